@@ -1,0 +1,39 @@
+# vidseg: two commands a new user needs.
+#   make demo   set up .venv, install, track objects in a generated sample clip
+#   make test   set up .venv with dev extras, run ruff, mypy and the whole pytest suite
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= demo-output
+
+.PHONY: demo test install install-dev lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+
+demo: install
+	$(BIN)/vidseg sample $(DEMO_DIR)/sample.mp4 --masks $(DEMO_DIR)/sample-gt --force
+	$(BIN)/vidseg track $(DEMO_DIR)/sample.mp4 -m $(DEMO_DIR)/sample-gt/00000.png \
+		-o $(DEMO_DIR)/masks --overlay $(DEMO_DIR)/overlay.mp4 --rle $(DEMO_DIR)/masks.json --force
+	$(BIN)/vidseg eval --gt $(DEMO_DIR)/sample-gt --pred $(DEMO_DIR)/masks
+	@echo "Demo results: masks in $(DEMO_DIR)/masks, overlay video $(DEMO_DIR)/overlay.mp4, COCO RLE $(DEMO_DIR)/masks.json"
+
+lint: install-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test: install-dev lint
+	$(BIN)/python -m pytest -q
+
+bench: install-dev
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
