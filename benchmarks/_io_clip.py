@@ -1,0 +1,76 @@
+"""Shared by the I/O benchmarks: a synthetic 854x480 clip with audio, and table printing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from vidseg.synthetic import demo_scene
+
+FPS = Fraction(30000, 1001)
+
+
+def scene_cycle(width: int, height: int, unique: int = 30) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``unique`` rendered (images, labels) of the demo scene, to be cycled over a long clip."""
+    scene = demo_scene(width, height, unique)
+    pairs = [scene.render(t) for t in range(unique)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def make_clip(path: Path, n_frames: int, images: Sequence[np.ndarray], *, preset: str = "ultrafast") -> Path:
+    """Encode ``n_frames`` (cycling ``images``) as H.264 29.97 fps with a 440 Hz AAC track."""
+    h, w = images[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        vs: Any = out.add_stream("libx264", rate=FPS)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.options = {"crf": "20", "preset": preset}
+        a_s: Any = out.add_stream("aac", rate=48000)
+        a_s.layout = "mono"
+        done = 0
+        for t in range(n_frames):
+            vf = av.VideoFrame.from_ndarray(images[t % len(images)], format="rgb24")
+            vf.pts, vf.time_base = t, 1 / FPS
+            for p in vs.encode(vf):
+                out.mux(p)
+            end = int((t + 1) * 48000 / FPS)
+            x = np.arange(done, end, dtype=np.float32) / 48000
+            af = av.AudioFrame.from_ndarray((0.2 * np.sin(2 * np.pi * 440 * x)).astype(np.float32)[None],
+                                            format="fltp", layout="mono")
+            af.sample_rate, af.pts, af.time_base = 48000, done, Fraction(1, 48000)
+            done = end
+            for p in a_s.encode(af):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+        for p in a_s.encode():
+            out.mux(p)
+    return path
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]], *, markdown: bool) -> None:
+    """Print ``rows`` as an aligned text table, or a Markdown table."""
+    cells = [[str(c) for c in header]] + [[str(c) for c in r] for r in rows]
+    if markdown:
+        print(f"**{title}**\n")
+        print("| " + " | ".join(cells[0]) + " |")
+        print("|" + "|".join("---" for _ in header) + "|")
+        for r in cells[1:]:
+            print("| " + " | ".join(r) + " |")
+        return
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(title)
+    for k, r in enumerate(cells):
+        print("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)))
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def write_json(path: str | None, data: Any) -> None:
+    if path:
+        Path(path).write_text(json.dumps(data, indent=2))

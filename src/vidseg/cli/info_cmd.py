@@ -1,0 +1,66 @@
+"""``vidseg info VIDEO``: what a video (or frame folder) holds."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import click
+
+from vidseg.cli.common import progress, quiet_option
+from vidseg.io.frames import VideoInfo
+from vidseg.io.reader import open_video
+
+
+def _fps(fps: Fraction | None) -> str:
+    if fps is None:
+        return "unknown"
+    frac = f"{fps.numerator}/{fps.denominator}" if fps.denominator != 1 else str(fps.numerator)
+    return f"{frac} ({float(fps):.3f})"
+
+
+def describe(info: VideoInfo, pixel_format: str | None = None) -> list[tuple[str, str]]:
+    """``(field, value)`` rows describing a source."""
+    rows = [("source", info.path), ("kind", info.kind)]
+    rows.append(("frames", str(info.frame_count) if info.frame_count is not None else "unknown (live stream)"))
+    rows.append(("size", f"{info.width}x{info.height}"))
+    if info.kind == "folder":
+        if info.fps is not None:
+            rows.append(("fps", _fps(info.fps)))
+        return rows
+    rows.append(("fps", _fps(info.fps) + (" average, variable frame rate" if info.variable_frame_rate else "")))
+    rows.append(("duration", f"{info.duration:.3f} s" if info.duration is not None else "unknown"))
+    rows.append(("codec", info.codec or "unknown"))
+    rows.append(("pixel format", pixel_format or "unknown"))
+    if info.time_base is not None:
+        rows.append(("time base", str(info.time_base)))
+    rows.append(("rotation", f"{info.rotation} deg" if info.rotation else "none"))
+    rows.append(("frame rate", "variable (VFR)" if info.variable_frame_rate else "constant"))
+    if info.has_audio:
+        ch = info.audio_channels
+        rows.append(("audio", f"{info.audio_codec}, {info.audio_rate} Hz, {ch} channel{'s' if ch != 1 else ''}"))
+    else:
+        rows.append(("audio", "none"))
+    return rows
+
+
+@click.command("info")
+@click.argument("video", metavar="VIDEO")
+@click.option("--fps", type=float, default=None, help="Frame rate to assume for a folder of frames.")
+@click.option("--check", is_flag=True,
+              help="Also decode every frame, to find truncated or corrupt files (exit 1 where it breaks).")
+@quiet_option
+def info(video: str, fps: float | None, check: bool, quiet: bool) -> None:
+    """Print what VIDEO holds: frames, fps, duration, size, codec, pixel format, rotation,
+    VFR or not, audio.
+
+    VIDEO is a video file, a folder of frames, or a stream URL / camera device.
+    With --check every frame is decoded; a broken file fails naming the frame where it broke.
+    """
+    with open_video(video, fps=fps) as reader:
+        rows = describe(reader.info, getattr(reader, "pixel_format", None))
+        if check:
+            n = sum(1 for _ in progress(reader, total=reader.info.frame_count, desc="check", quiet=quiet))
+            rows.append(("check", f"all {n} frames decode"))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        click.echo(f"{k + ':':<{width + 1}} {v}")

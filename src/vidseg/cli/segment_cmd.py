@@ -1,0 +1,115 @@
+"""``vidseg segment``: segment every frame with a model (semantic or instance)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from vidseg.cli.common import echo, force_option, progress, quiet_option
+from vidseg.errors import DecodeError, InputError
+
+
+def _split_classes(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(c.strip() for c in value.split(",") if c.strip())
+
+
+@click.command("segment", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("video", metavar="VIDEO_OR_FRAMES")
+@click.option("--model", "model_name", default="person", show_default=True, metavar="NAME|FILE",
+              help="A model from `vidseg models list` (`person` is built in and fetched once into the "
+                   "cache), or a .onnx/.tflite file; a card my.json/my.yaml beside my.onnx describes "
+                   "its input and labels (else they are read from the model).")
+@click.option("-o", "--output", "output", default=None, metavar="OUT",
+              help="Folder for one DAVIS palette PNG per frame: semantic models write the class index "
+                   "(background 0), instance models the track id (1..255).")
+@click.option("--overlay", default=None, metavar="FILE.mp4",
+              help="Also write an overlay video at the source's timestamps, with its audio.")
+@click.option("--rle", default=None, metavar="FILE.json",
+              help="Also write COCO RLE JSON (instances with ids, boxes and scores; or one entry per class).")
+@click.option("--soft", default=None, metavar="FOLDER|FILE.mp4",
+              help="Also write the foreground probability as grey-level PNGs (0..255) in FOLDER, or as a "
+                   "grey video when the name ends in .mp4/.mkv/...")
+@click.option("--classes", default=None, metavar="A,B",
+              help="Keep only these classes (names from the model's labels, or indices), e.g. person,cat.")
+@click.option("--upsample", type=click.Choice(["nearest", "bilinear"]), default="nearest", show_default=True,
+              help="nearest: argmax at the model's resolution, labels upscaled (fast); bilinear: "
+                   "probabilities upscaled first (smoother edges, slower with many classes).")
+@click.option("--smooth/--no-smooth", default=False, show_default=True,
+              help="Smooth probabilities over time along optical flow (removes flicker; semantic models).")
+@click.option("--effect", default=None, metavar="EFFECT",
+              help="Background effect: blur[:STRENGTH], replace:IMAGE, remove (alpha matte) or cutout "
+                   "(objects cropped, transparent); needs --effect-out.")
+@click.option("--effect-out", default=None, metavar="FILE.mp4|FOLDER",
+              help="Where the effect goes: a video, or a folder of PNGs (RGBA for remove/cutout).")
+@click.option("--conf", type=click.FloatRange(0.0, 1.0), default=0.25, show_default=True,
+              help="Instance models: minimum class score of a detection.")
+@click.option("--iou", type=click.FloatRange(0.0, 1.0), default=0.45, show_default=True,
+              help="Instance models: IoU above which non-maximum suppression drops the weaker box.")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Single-class models: probability above which a pixel is foreground (default: the card's, 0.5).")
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Threads per model op. 1 holds up best on a busy machine: decode, inference and "
+                   "encode already run in parallel.")
+@click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help="Opacity of the coloured masks in the overlay video.")
+@click.option("--audio/--no-audio", default=True, show_default=True,
+              help="Copy the source's audio into the output videos.")
+@click.option("--encode-preset", type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]),
+              default="veryfast", show_default=True,
+              help="x264 preset of the videos written: faster presets give bigger files.")
+@force_option
+@quiet_option
+def segment(video: str, model_name: str, output: str | None, overlay: str | None, rle: str | None,
+            soft: str | None, classes: str | None, upsample: str, smooth: bool, effect: str | None,
+            effect_out: str | None, conf: float, iou: float, threshold: float | None, threads: int,
+            alpha: float, audio: bool, encode_preset: str, force: bool, quiet: bool) -> None:
+    """Segment every frame of VIDEO_OR_FRAMES with a model and write masks, overlays and effects.
+
+    \b
+    Examples:
+      vidseg segment clip.mp4 --model person -o masks --overlay overlay.mp4
+      vidseg segment clip.mp4 --model person --effect blur --effect-out blurred.mp4
+      vidseg segment clip.mp4 --model my.onnx --classes person,cat -o masks --smooth
+      vidseg segment clip.mp4 --model yolo-seg.onnx -o ids --rle instances.json --overlay ov.mp4
+    """
+    from vidseg.io.atomic import check_writable
+    from vidseg.models.model import load_model
+    from vidseg.segment.effects import Effect
+    from vidseg.segment.job import Outputs, is_video_path, segment_video
+    from vidseg.segment.segmenter import Segmenter, SegmentOptions
+
+    say = echo(quiet)
+    if (effect is None) != (effect_out is None):
+        raise click.UsageError("--effect and --effect-out go together")
+    outputs = Outputs(masks=output, overlay=overlay, rle=rle, soft=soft,
+                      effect=Effect.parse(effect) if effect else None, effect_out=effect_out,
+                      force=force, audio=audio, alpha=alpha, encode_preset=encode_preset)
+    if not outputs.any():
+        raise click.UsageError("give at least one output: -o, --overlay, --rle, --soft or --effect-out")
+    for path in (overlay, rle, soft, effect_out):  # fail before the model loads, not after
+        if path is not None and (path in (overlay, rle) or is_video_path(path)):
+            check_writable(path, force=force)
+    model = load_model(model_name, threads=threads)
+    card = model.card
+    if smooth and card.task == "instance":
+        raise InputError("--smooth applies to semantic models; instance models keep ids stable instead")
+    options = SegmentOptions(classes=_split_classes(classes), upsample=upsample, smooth=smooth, conf=conf,
+                             iou=iou, threshold=threshold, want_probability=bool(soft or effect))
+    seg = Segmenter(model, options)
+
+    def bar(frames: Iterator[Any], total: int | None) -> Iterator[Any]:
+        return progress(frames, total=total, desc=f"segment ({card.name})", quiet=quiet)
+
+    report = segment_video(video, seg, outputs, wrap=bar)
+    say(f"Segmented {report.frames} frame(s) with {card.name} ({card.task}) at {report.fps:.1f} fps"
+        + (f": masks in {output}" if output else "") + (f", overlay {overlay}" if overlay else "")
+        + (f", RLE {rle}" if rle else "") + (f", soft {soft}" if soft else "")
+        + (f", effect {effect_out}" if effect_out else ""))
+    if report.decode_error is not None:
+        err = report.decode_error
+        raise DecodeError(f"{err.message}; the {report.frames} frames before it were segmented and written",
+                          err.path, frames_done=report.frames)

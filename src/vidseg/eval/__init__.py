@@ -1,0 +1,1 @@
+"""vidseg.eval."""

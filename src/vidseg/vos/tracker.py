@@ -1,0 +1,308 @@
+"""The propagation engine: a Cutie-like stepping tracker on classical computer vision.
+
+Each frame, at a reduced working resolution: the previous soft per-object probabilities are
+pulled along backward DIS optical flow (trusted less where the forward-backward check fails),
+blurred a little, and fused in log-odds with each object's colour likelihood ratio from its
+appearance memory (the given frame plus confident recent frames); a softmax over background and
+objects gives the new probabilities. A fast guided filter then snaps them to the image edges at
+full resolution, and the argmax gives one label per pixel. An object whose area collapses is
+marked lost: it is searched for over the whole frame by appearance alone and comes back only
+with a strong, large enough match, so it is not hallucinated while hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vidseg.errors import InputError
+from vidseg.vos.appearance import colour_counts, object_size, quantize_lab
+from vidseg.vos.bilateral import BilateralGrid
+from vidseg.vos.config import TrackerConfig, resolve_config
+from vidseg.vos.flow import FlowEstimator, Warper
+from vidseg.vos.memory import ColourMemory
+from vidseg.vos.refine import GuidedUpsampler
+
+_EPS = 1e-3
+
+
+@dataclass
+class _Object:
+    memory: ColourMemory
+    ref_area: float
+    area: float
+    lost: bool = False
+    last_memory: int = 0
+
+
+class VideoObjectTracker:
+    """Semi-supervised multi-object video segmentation, one frame per :meth:`step` call."""
+
+    def __init__(self, config: TrackerConfig | str = "default") -> None:
+        self.config = resolve_config(config)
+        self._flow = FlowEstimator(self.config.flow_preset)
+        self._guided = GuidedUpsampler(self.config.guided_radius, self.config.guided_eps)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every object and frame: the next step needs a mask again."""
+        self._ids: list[int] = []
+        self._objects: dict[int, _Object] = {}
+        self._prob: np.ndarray | None = None  # h x w x (K+1), channel 0 = background
+        self._prev_gray: np.ndarray | None = None
+        self._prev_lab: np.ndarray | None = None
+        self._grid: BilateralGrid | None = None
+        self._full_size: tuple[int, int] | None = None  # (H, W)
+        self._small_size: tuple[int, int] | None = None  # (h, w)
+        self._warper: Warper | None = None
+        self._last_full: np.ndarray | None = None  # H x W x K refined probabilities
+        self._t = 0
+
+    @property
+    def object_ids(self) -> list[int]:
+        """Ids of the objects tracked, in the order of the probability channels."""
+        return list(self._ids)
+
+    def probabilities(self) -> tuple[list[int], np.ndarray]:
+        """The last step's object ids and ``(K+1, H, W)`` float32 probabilities (0 = background)."""
+        if self._last_full is None:
+            raise InputError("no frame has been tracked yet")
+        obj = np.clip(self._last_full, 0.0, 1.0)
+        bg = np.clip(1.0 - obj.sum(axis=2, keepdims=True), 0.0, 1.0)
+        p = np.concatenate([bg, obj], axis=2)
+        p /= np.maximum(p.sum(axis=2, keepdims=True), 1e-6)
+        return list(self._ids), np.ascontiguousarray(p.transpose(2, 0, 1), dtype=np.float32)
+
+    # -- one frame --------------------------------------------------------------------------
+    def step(self, image: np.ndarray, mask: np.ndarray | None = None,
+             objects: Iterable[int] | None = None) -> np.ndarray:
+        """Track one frame; ``mask`` (HxW uint8 ids) adds or corrects the objects it gives.
+
+        Returns the HxW uint8 label map (0 = background).
+        """
+        image = self._check_image(image)
+        if mask is None and not self._ids:
+            raise InputError("the first tracked frame needs a mask giving the objects")
+        given: list[int] = []
+        if mask is not None:
+            mask, given = self._check_mask(mask, objects)
+        cfg = self.config
+        h, w = self._small_size  # type: ignore[misc]
+        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
+        idx = quantize_lab(lab, cfg.color_bins)
+        post = self._propagate(gray, lab, idx) if self._ids else None
+        if mask is not None:
+            post = self._apply_mask(post, mask, given, idx)
+        assert post is not None
+        guide_small = gray.astype(np.float32) * (1.0 / 255.0)
+        guide_full = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+        q_small, q_full = self._guided(guide_small, np.ascontiguousarray(post[..., 1:]), guide_full)
+        assert q_full is not None
+        labels = self._labels(q_full)
+        if mask is not None:
+            claimed = np.isin(mask, given)
+            labels[np.isin(labels, given)] = 0
+            labels[claimed] = mask[claimed]
+            self._prob = post
+        else:
+            self._prob = self._sharpen(q_small)
+            self._remember(idx)
+        self._last_full = q_full
+        self._prev_gray = gray
+        self._prev_lab = lab
+        self._t += 1
+        return labels
+
+    # -- checks -----------------------------------------------------------------------------
+    def _check_image(self, image: np.ndarray) -> np.ndarray:
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise InputError(f"frame must be HxWx3 RGB, got shape {image.shape}")
+        image = np.ascontiguousarray(image, dtype=np.uint8)
+        size = (int(image.shape[0]), int(image.shape[1]))
+        if self._full_size is None:
+            self._full_size = size
+            w = min(self.config.work_width, size[1])
+            h = max(8, int(round(size[0] * w / size[1])))
+            self._small_size = (h, w)
+            self._warper = Warper(h, w)
+            if self.config.bilateral_weight > 0:
+                self._grid = BilateralGrid(h, w, self.config.bilateral_cell, self.config.bilateral_bits)
+        elif size != self._full_size:
+            raise InputError(f"frame is {size[1]}x{size[0]} but the video is "
+                             f"{self._full_size[1]}x{self._full_size[0]}")
+        return image
+
+    def _check_mask(self, mask: np.ndarray, objects: Iterable[int] | None) -> tuple[np.ndarray, list[int]]:
+        if mask.ndim != 2 or tuple(mask.shape) != self._full_size:
+            h, w = self._full_size  # type: ignore[misc]
+            raise InputError(f"mask has shape {tuple(mask.shape)} but frames are {w}x{h}")
+        if mask.dtype != np.uint8:
+            if mask.min() < 0 or mask.max() > 255:
+                raise InputError("mask ids must be in 0..255")
+            mask = mask.astype(np.uint8)
+        present = [int(v) for v in np.unique(mask) if v != 0]
+        ids = present if objects is None else sorted({int(o) for o in objects})
+        if not ids:
+            raise InputError("the mask is empty (no object pixels)")
+        for i in ids:
+            if not 1 <= i <= 255:
+                raise InputError(f"object id {i} is not in 1..255")
+            if i not in present:
+                raise InputError(f"object id {i} has no pixels in the mask")
+        return mask, ids
+
+    # -- propagation ------------------------------------------------------------------------
+    def _propagate(self, gray: np.ndarray, lab: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        assert self._prob is not None and self._prev_gray is not None and self._warper is not None
+        backward = self._flow(gray, self._prev_gray)
+        maps = self._warper.maps(backward)
+        warped = self._warper.warp(self._prob, maps)
+        trust = None
+        if cfg.flow_check:
+            forward = self._flow(self._prev_gray, gray)
+            trust = self._warper.consistency(backward, forward, maps, cfg.fb_sigma)[..., None]
+        local = None
+        if self._grid is not None and self._prev_lab is not None:
+            src_lab = cv2.remap(self._prev_lab, maps[0], maps[1], cv2.INTER_NEAREST,
+                                borderMode=cv2.BORDER_REPLICATE)
+            local, _ = self._grid.transfer(self._grid.cells(src_lab), warped, self._grid.cells(lab),
+                                           None if trust is None else trust[..., 0])
+        if trust is not None:
+            # where the flow is unreliable (disocclusions, fast non-rigid motion) the prior says
+            # little: background with probability ``untrusted_bg``, the rest shared by the objects
+            flat = np.full(warped.shape[2], (1.0 - cfg.untrusted_bg) / max(1, warped.shape[2] - 1),
+                           np.float32)
+            flat[0] = cfg.untrusted_bg
+            warped = trust * warped + (1.0 - trust) * flat
+        if cfg.prior_blur > 0:
+            blurred = cv2.GaussianBlur(warped, (0, 0), cfg.prior_blur)
+            warped = blurred if blurred.ndim == 3 else blurred[..., None]
+        obj = warped[..., 1:]
+        warped[..., 0] = np.clip(1.0 - obj.sum(axis=2), 0.0, 1.0)
+        logits = np.log(warped + _EPS)
+        if local is not None:
+            logits += cfg.bilateral_weight * np.log(local + _EPS)
+        for c, oid in enumerate(self._ids, start=1):
+            o = self._objects[oid]
+            llr = o.memory.lut[idx]
+            if o.lost:  # searched for everywhere by appearance alone (log-odds vs background)
+                logits[..., c] = logits[..., 0] + llr
+                continue
+            near = self._near(warped[..., c], o.ref_area)
+            logits[..., c] = np.maximum(logits[..., c], np.log(cfg.prior_floor) * near
+                                        + np.log(_EPS) * (1 - near))
+            logits[..., c] += cfg.color_weight * llr
+        logits -= logits.max(axis=2, keepdims=True)
+        post = np.exp(logits)
+        post /= post.sum(axis=2, keepdims=True)
+        self._track_losses(post, idx)
+        return post
+
+    def _near(self, prior: np.ndarray, ref_area: float) -> np.ndarray:
+        """1 within the search radius of where the object is expected, else 0."""
+        r = max(1, int(round(self.config.search_radius * object_size(ref_area))))
+        core = (prior > 0.3).astype(np.uint8)
+        return (cv2.blur(core, (2 * r + 1, 2 * r + 1)) > 0).astype(np.float32)
+
+    def _track_losses(self, post: np.ndarray, idx: np.ndarray) -> None:
+        cfg = self.config
+        for c, oid in enumerate(self._ids, start=1):
+            o = self._objects[oid]
+            fg = post[..., c] > 0.5
+            area = float(fg.sum())
+            if o.lost:
+                ok = area >= cfg.reacquire_fraction * o.ref_area
+                if ok:
+                    fg = _largest_component(fg)
+                    area = float(fg.sum())
+                    ok = (area >= cfg.reacquire_fraction * o.ref_area
+                          and float(o.memory.lut[idx[fg]].mean()) >= cfg.reacquire_score)
+                if ok:
+                    o.lost = False
+                    post[..., c] *= fg
+                else:
+                    post[..., c] = 0.0
+                    area = 0.0
+            elif area < cfg.lost_fraction * o.ref_area:
+                o.lost = True
+            o.area = area
+        post[..., 0] = np.clip(1.0 - post[..., 1:].sum(axis=2), 0.0, 1.0)
+
+    def _apply_mask(self, post: np.ndarray | None, mask: np.ndarray, given: list[int],
+                    idx: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        h, w = self._small_size  # type: ignore[misc]
+        if post is None:
+            post = np.ones((h, w, 1), np.float32)
+        claimed = cv2.resize(np.isin(mask, given).astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+        post[..., 1:] *= (1.0 - claimed)[..., None]
+        for oid in given:
+            m = cv2.resize((mask == oid).astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+            if oid in self._objects:
+                post[..., self._ids.index(oid) + 1] = m
+            else:
+                post = np.concatenate([post, m[..., None]], axis=2)
+                self._ids.append(oid)
+                self._objects[oid] = _Object(
+                    ColourMemory(cfg.color_bins, cfg.memory_size, cfg.memory_weight, cfg.local_bg_weight),
+                    ref_area=1.0, area=0.0)
+            o = self._objects[oid]
+            o.memory.set_given(*colour_counts(idx, m, cfg.color_bins, cfg.band_width))
+            o.ref_area = o.area = max(1.0, float(m.sum()))
+            o.lost = False
+            o.last_memory = self._t
+        post[..., 0] = np.clip(1.0 - post[..., 1:].sum(axis=2), 0.0, 1.0)
+        return np.ascontiguousarray(post, dtype=np.float32)
+
+    # -- outputs and state ------------------------------------------------------------------
+    def _labels(self, q_full: np.ndarray) -> np.ndarray:
+        ids = np.array([0, *self._ids], dtype=np.uint8)
+        if len(self._ids) == 1:
+            return np.where(q_full[..., 0] > 0.5, ids[1], 0).astype(np.uint8)
+        bg = 1.0 - q_full.sum(axis=2, keepdims=True)
+        best = np.argmax(np.concatenate([bg, q_full], axis=2), axis=2)
+        return ids[best]
+
+    def _sharpen(self, q_small: np.ndarray) -> np.ndarray:
+        obj = np.clip(q_small, 0.0, 1.0)
+        bg = np.clip(1.0 - obj.sum(axis=2, keepdims=True), 0.0, 1.0)
+        p = np.concatenate([bg, obj], axis=2)
+        if self.config.sharpen != 1.0:
+            p = p ** self.config.sharpen
+        p /= np.maximum(p.sum(axis=2, keepdims=True), 1e-6)
+        return p.astype(np.float32)
+
+    def _remember(self, idx: np.ndarray) -> None:
+        """Store confident frames in each object's fixed-size memory and follow slow area changes."""
+        cfg = self.config
+        assert self._prob is not None
+        for c, oid in enumerate(self._ids, start=1):
+            o = self._objects[oid]
+            if o.lost or o.area <= 0:
+                continue
+            ratio = o.area / o.ref_area
+            if not 0.7 <= ratio <= 1.4:
+                continue
+            p = self._prob[..., c]
+            fg = p > 0.5
+            certainty = float(np.abs(p[fg] - 0.5).mean()) * 2 if fg.any() else 0.0
+            if certainty < 0.6:
+                continue
+            o.ref_area = 0.9 * o.ref_area + 0.1 * o.area
+            if self._t - o.last_memory >= cfg.memory_every and cfg.memory_size > 1:
+                o.memory.add(*colour_counts(idx, p, cfg.color_bins, cfg.band_width))
+                o.last_memory = self._t
+
+
+def _largest_component(fg: np.ndarray) -> np.ndarray:
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return fg
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return lab == best

@@ -1,0 +1,48 @@
+"""`vidseg bench` end to end through the CLI entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from vidseg.cli.main import main
+from vidseg.io.palette import write_mask
+from vidseg.synthetic import demo_scene
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("benchcli")
+    scene = demo_scene(width=80, height=64, n_frames=6)
+    (root / "JPEGImages" / "480p" / "demo").mkdir(parents=True)
+    (root / "Annotations" / "480p" / "demo").mkdir(parents=True)
+    for t in range(scene.n_frames):
+        img, lab = scene.render(t)
+        Image.fromarray(img).save(root / "JPEGImages" / "480p" / "demo" / f"{t:05d}.jpg")
+        write_mask(root / "Annotations" / "480p" / "demo" / f"{t:05d}.png", lab)
+    return root
+
+
+def test_bench_copy_markdown_json(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["bench", str(dataset), "--engine", "copy", "--markdown", "-q",
+               "--json", str(tmp_path / "b.json"), "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("| Sequence | Frames | J | F | J&F | Flicker | FPS |")
+    assert lines[2].startswith("| demo | 6 |") and lines[-1].startswith("| **mean** |")
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert doc["engine"] == "copy" and doc["sequences"]["demo"]["frames"] == 6
+    assert doc["mean"]["fps"] > 0 and 0 < doc["mean"]["J"] < 1
+    assert len(list((tmp_path / "out" / "demo").glob("*.png"))) == 6
+
+
+def test_bench_errors(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", str(dataset), "--engine", "nope", "-q"]) == 1
+    assert "unknown tracker preset 'nope'" in capsys.readouterr().err
+    assert main(["bench", str(tmp_path), "-q"]) == 1
+    assert "not a DAVIS dataset" in capsys.readouterr().err
+    assert main(["bench", "--help"]) == 0

@@ -1,0 +1,97 @@
+"""End to end: `vidseg track` on a generated clip with audio, through the CLI entry point."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from vidseg.cli.main import main
+from vidseg.io.palette import read_mask, write_mask
+from vidseg.synthetic import demo_scene, write_masks, write_video
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    d = tmp_path_factory.mktemp("clip")
+    scene = demo_scene(width=160, height=120, n_frames=24)
+    write_video(scene, d / "clip.mp4", fps=Fraction(30000, 1001), audio=True)
+    write_masks(scene, d / "gt")
+    return d / "clip.mp4", d / "gt"
+
+
+def _video_times(path: Path) -> tuple[list[float], bool, float]:
+    with av.open(str(path)) as c:
+        vs = c.streams.video[0]
+        times = [float(f.pts * f.time_base) for f in c.decode(vs)]
+    with av.open(str(path)) as c:
+        has_audio = len(c.streams.audio) > 0
+        dur = 0.0
+        if has_audio:
+            a = c.streams.audio[0]
+            dur = sum(float(p.duration * a.time_base) for p in c.demux(a) if p.duration)
+    return times, has_audio, dur
+
+
+def test_track_writes_masks_overlay_and_rle(clip: tuple[Path, Path], tmp_path: Path) -> None:
+    video, gt = clip
+    out, ov, rle = tmp_path / "masks", tmp_path / "ov.mp4", tmp_path / "m.json"
+    rc = main(["track", str(video), "-m", str(gt / "00000.png"), "-o", str(out),
+               "--overlay", str(ov), "--rle", str(rle), "-q"])
+    assert rc == 0
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == [f"{i:05d}.png" for i in range(24)]
+    # the tracker follows the objects: mean IoU over frames well above zero for both objects
+    ious = []
+    for i in range(1, 24):
+        pred, true = read_mask(out / f"{i:05d}.png"), read_mask(gt / f"{i:05d}.png")
+        for k in (1, 2):
+            union = np.logical_or(pred == k, true == k).sum()
+            if union:
+                ious.append(np.logical_and(pred == k, true == k).sum() / union)
+    assert float(np.mean(ious)) > 0.6
+    src_t, _, src_audio = _video_times(video)
+    ov_t, has_audio, ov_audio = _video_times(ov)
+    assert len(ov_t) == len(src_t) == 24
+    assert np.allclose(ov_t, src_t, atol=1e-3)
+    assert has_audio and abs(ov_audio - src_audio) < 0.05
+    assert rle.stat().st_size > 0
+    assert not list(tmp_path.glob(".vidseg-tmp-*"))
+
+
+def test_track_refuses_existing_output_without_force(clip: tuple[Path, Path], tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    video, gt = clip
+    out = tmp_path / "masks"
+    out.mkdir()
+    (out / "keep.png").write_bytes(b"x")
+    rc = main(["track", str(video), "-m", str(gt / "00000.png"), "-o", str(out), "-q"])
+    assert rc == 1
+    err = capsys.readouterr().err.strip()
+    assert str(out) in err and len(err.splitlines()) == 1
+    assert (out / "keep.png").read_bytes() == b"x"
+
+
+def test_track_bad_mask_size_is_one_line_error(clip: tuple[Path, Path], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    video, _ = clip
+    bad = tmp_path / "bad.png"
+    write_mask(bad, np.ones((50, 50), np.uint8))
+    rc = main(["track", str(video), "-m", str(bad), "-o", str(tmp_path / "o"), "-q"])
+    assert rc == 1
+    err = capsys.readouterr().err.strip()
+    assert "bad.png" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_track_missing_video(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["track", str(tmp_path / "nope.mp4"), "-m", str(tmp_path / "m.png"), "-o", str(tmp_path / "o")])
+    assert rc == 1
+    assert "nope.mp4" in capsys.readouterr().err
+
+
+def test_track_usage_error_exit_2() -> None:
+    assert main(["track"]) == 2
