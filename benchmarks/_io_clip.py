@@ -23,13 +23,15 @@ def scene_cycle(width: int, height: int, unique: int = 30) -> tuple[list[np.ndar
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def make_clip(path: Path, n_frames: int, images: Sequence[np.ndarray], *, preset: str = "ultrafast") -> Path:
+def make_clip(
+    path: Path, n_frames: int, images: Sequence[np.ndarray], *, preset: str = "ultrafast", gop: int | None = None
+) -> Path:
     """Encode ``n_frames`` (cycling ``images``) as H.264 29.97 fps with a 440 Hz AAC track."""
     h, w = images[0].shape[:2]
     with av.open(str(path), "w") as out:
         vs: Any = out.add_stream("libx264", rate=FPS)
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.options = {"crf": "20", "preset": preset}
+        vs.options = {"crf": "20", "preset": preset, **({"g": str(gop)} if gop else {})}
         a_s: Any = out.add_stream("aac", rate=48000)
         a_s.layout = "mono"
         done = 0

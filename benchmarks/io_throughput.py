@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import tempfile
 import time
@@ -22,11 +23,13 @@ from _io_clip import make_clip, print_table, scene_cycle, write_json  # noqa: E4
 from vidseg.io import OverlayVideoWriter, draw_overlay, open_video  # noqa: E402
 
 TARGET_FPS = 120.0
+RANDOM_READS = 40
+GOP = 60  # keyframe interval of the generated clip (x264's default is 250)
 
 
 def run(frames: int, width: int, height: int, workdir: Path) -> list[dict[str, object]]:
     images, labels = scene_cycle(width, height)
-    clip = make_clip(workdir / "clip.mp4", frames, images, preset="veryfast")
+    clip = make_clip(workdir / "clip.mp4", frames, images, preset="veryfast", gop=GOP)
     results = []
 
     def stage(name: str, fn) -> None:  # type: ignore[no-untyped-def]
@@ -67,7 +70,15 @@ def run(frames: int, width: int, height: int, workdir: Path) -> list[dict[str, o
         open_video(clip).close()
         return frames
 
+    def random_reads() -> int:
+        rng = random.Random(0)
+        with open_video(clip) as r:
+            for i in (rng.randrange(frames) for _ in range(RANDOM_READS)):
+                r.read(i)
+        return RANDOM_READS
+
     stage("open (scan index)", open_only)
+    stage(f"read(i), {RANDOM_READS} random i (GOP {GOP})", random_reads)
     stage("decode -> RGB", decode)
     stage("draw_overlay", overlay)
     stage("decode + encode (x264 veryfast, audio copy)", encode)

@@ -27,6 +27,16 @@ def test_info_vfr_and_no_audio(tmp_path, capsys, make_video):
     assert "rotation:     270 deg" in text and "all 6 frames decode" in text
 
 
+def test_info_json(tmp_path, capsys, make_video):
+    import json
+
+    v = make_video(tmp_path, n_frames=4, audio=True)
+    assert main(["info", "--json", str(v.path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["frame_count"] == 4 and data["fps"] == "30000/1001" and data["audio_codec"] == "aac"
+    assert data["pixel_format"] == "yuv420p" and data["variable_frame_rate"] is False
+
+
 def test_info_folder(tmp_path, capsys, make_frames):
     folder, _ = make_frames(tmp_path / "f", n=3, size=(64, 48))
     assert main(["info", str(folder)]) == 0

@@ -35,6 +35,9 @@ def test_sample_no_audio_custom_masks_and_force(tmp_path, capsys):
     assert main(args) == 1
     assert "already exists" in capsys.readouterr().err
     assert main([*args, "--force", "-q"]) == 0
+    shorter = [a if a != "3" else "2" for a in args]
+    assert main([*shorter, "--force", "-q"]) == 0  # a shorter re-run leaves no stale masks
+    assert sorted(p.name for p in (tmp_path / "gt").iterdir()) == ["00000.png", "00001.png"]
 
 
 def test_sample_bad_size_is_usage_error(tmp_path, capsys):

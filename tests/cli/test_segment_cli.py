@@ -145,7 +145,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root.mkdir()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
     SimpleHTTPRequestHandler.log_message = lambda *a: None  # type: ignore[method-assign]
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     t.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", root
     httpd.shutdown()
@@ -170,3 +170,17 @@ def test_models_fetch_a_user_registry_entry(served: tuple[str, Path], rgb_model:
     assert (cache / "models" / "rgb-net.onnx").read_bytes() == data
     assert load_model("rgb-net").card.labels == ("red", "green", "blue")
     assert main(["models", "fetch", "nope"]) == 1
+
+
+def test_truncated_video_keeps_the_frames_before_the_break(make_video, rgb_model: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    vid = make_video(tmp_path, n_frames=30, size=(96, 64), faststart=True, audio=False)
+    data = vid.path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    rc = main(["segment", str(cut), "--model", str(rgb_model), "-o", str(tmp_path / "m"), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "cut.mp4" in err and "segmented and written" in err
+    written = len(list((tmp_path / "m").iterdir()))
+    assert 0 < written < 30
+    assert f"the {written} frame(s) read" in err

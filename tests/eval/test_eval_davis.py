@@ -184,3 +184,13 @@ def test_davis_dev_against_oracle(tmp_path: Path) -> None:
     ref = ref_evaluate_semi(tmp_path / "gt", tmp_path / "pred", seqs)
     _close(r.mean(), ref["mean"])  # type: ignore[arg-type]
     assert 0.3 < r.mean()["J"] < 0.99 and not math.isnan(r.mean()["F-decay"])
+
+
+def test_error_in_a_worker_process(tmp_path: Path) -> None:
+    labs = scene_labels(n=4)
+    for s in ("a", "b"):
+        write_seq(tmp_path / "gt" / s, labs)
+        write_seq(tmp_path / "pred" / s, labs)
+    (tmp_path / "pred" / "b" / "00001.png").unlink()
+    with pytest.raises(InputError, match=r"b/00001\.png: result frame missing"):
+        evaluate(tmp_path / "gt", tmp_path / "pred", workers=2)

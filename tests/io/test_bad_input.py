@@ -72,6 +72,8 @@ def test_truncated_video_keeps_decoded_frames(tmp_path, capsys, make_video, name
     assert f"at frame {n}" in str(ei.value) and str(cut) in str(ei.value)
     assert [f.index for f in got] == list(range(n))
     _cli_fails(capsys, ["info", "--check", "-q", str(cut)], cut, f"at frame {n}")
+    assert main(["info", str(cut)]) == 0  # without --check: a warning, not a failure
+    assert "looks truncated" in capsys.readouterr().out
 
 
 def test_truncated_mp4_without_index(tmp_path, make_video):

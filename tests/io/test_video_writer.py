@@ -147,3 +147,56 @@ def test_audio_transcode_to_aac(tmp_path, make_video):
     codec, dur, one = _audio_duration(out_path)
     _, src_dur, _ = _audio_duration(v.path)
     assert codec == "aac" and abs(dur - src_dur) <= 2 * one
+
+
+def test_avi_with_pcm_audio_becomes_aac_in_mp4(tmp_path):
+    src_path = tmp_path / "s.avi"
+    with av.open(str(src_path), "w") as out:
+        vs = out.add_stream("mpeg4", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        a_s = out.add_stream("pcm_s16le", rate=16000)
+        a_s.layout = "mono"
+        for t in range(10):
+            vf = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * t, np.uint8), format="rgb24")
+            vf.pts, vf.time_base = t, Fraction(1, 25)
+            for p in vs.encode(vf):
+                out.mux(p)
+            af = av.AudioFrame.from_ndarray(np.zeros((1, 640), np.int16), format="s16", layout="mono")
+            af.sample_rate, af.pts, af.time_base = 16000, 640 * t, Fraction(1, 16000)
+            for p in a_s.encode(af):
+                out.mux(p)
+        for s in (vs, a_s):
+            for p in s.encode():
+                out.mux(p)
+    out_path = tmp_path / "o.mp4"
+    with open_video(src_path) as src:
+        assert src.info.audio_codec == "pcm_s16le" and len(src) == 10
+        seq = [f.image for f in src]
+        np.testing.assert_array_equal(src.read(7).image, seq[7])
+        with OverlayVideoWriter(out_path, source=src) as w:
+            for f in src:
+                w.write_frame(f, f.image)
+    with open_video(out_path) as back:
+        assert len(back) == 10 and back.info.fps == 25 and back.info.audio_codec == "aac"
+    _, dur, one = _audio_duration(out_path)
+    assert abs(dur - 0.4) <= 2 * one
+
+
+@pytest.mark.parametrize("name", ["o.webm", "o.xyz"])
+def test_container_that_cannot_take_the_codec_fails_at_once(tmp_path, make_video, name):
+    v = make_video(tmp_path, n_frames=2, audio=False)
+    with open_video(v.path) as src, pytest.raises(OutputError, match="cannot write libx264"):
+        OverlayVideoWriter(tmp_path / name, source=src)
+    assert not (tmp_path / name).exists() and not list(tmp_path.glob(TMP_PREFIX + "*"))
+
+
+def test_output_has_a_keyframe_every_gop(tmp_path, make_video):
+    v = make_video(tmp_path, n_frames=25, size=(64, 48), audio=False)
+    out = tmp_path / "g.mp4"
+    with open_video(v.path) as src, OverlayVideoWriter(out, source=src, gop=6) as w:
+        for f in src:
+            w.write_frame(f, f.image)
+    with av.open(str(out)) as c:
+        keys = sorted(p.pts for p in c.demux(video=0) if p.size and p.is_keyframe)
+    steps = np.diff(keys) // 1001
+    assert len(keys) >= 4 and steps.max() <= 6

@@ -69,8 +69,14 @@ def test_infer_card_for_a_yolo_seg_model_reads_class_names(tmp_path: Path) -> No
 
 
 def test_load_model_by_path_and_bad_files(tmp_path: Path) -> None:
-    path, params = mobile_segnet_onnx(tmp_path / "net.onnx", size=(64, 48), classes=5, width=32, blocks=1)
-    assert params > 0
+    path, params, macs = mobile_segnet_onnx(tmp_path / "net.onnx", size=(64, 48), classes=5, widths=(16, 32),
+                                            blocks=(1, 1))
+    import onnx
+    from onnx import numpy_helper
+
+    weights = onnx.load(str(path)).graph.initializer
+    assert params == sum(numpy_helper.to_array(t).size for t in weights if t.name.startswith(("w", "b")))
+    assert macs > params
     model = load_model(str(path))
     (out,), _ = model.run(np.zeros((30, 50, 3), np.uint8))
     assert out.shape == (1, 5, 6, 8)
@@ -91,3 +97,15 @@ def test_model_card_beside_file_overrides_inference(tmp_path: Path) -> None:
     model = load_model(str(path))
     assert model.card.labels == ("sky", "tree", "road")
     assert model.card.name == "three" and model.card.file == str(path)
+
+
+def test_execution_providers_prefer_accelerators_then_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidseg.models.backends import choose_providers
+
+    monkeypatch.delenv("VIDSEG_ORT_PROVIDERS", raising=False)
+    avail = ["AzureExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers(avail) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers(["AzureExecutionProvider", "CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    assert choose_providers(avail, ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    monkeypatch.setenv("VIDSEG_ORT_PROVIDERS", "CPUExecutionProvider")
+    assert choose_providers(avail) == ["CPUExecutionProvider"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from fractions import Fraction
+from typing import Any
 
 import click
 
@@ -16,6 +19,15 @@ def _fps(fps: Fraction | None) -> str:
         return "unknown"
     frac = f"{fps.numerator}/{fps.denominator}" if fps.denominator != 1 else str(fps.numerator)
     return f"{frac} ({float(fps):.3f})"
+
+
+def _as_json(info: VideoInfo) -> dict[str, Any]:
+    data = dataclasses.asdict(info)
+    for key in ("fps", "time_base"):
+        v = data[key]
+        data[key] = None if v is None else f"{v.numerator}/{v.denominator}"
+    data["fps_float"] = float(info.fps) if info.fps is not None else None
+    return data
 
 
 def describe(info: VideoInfo, pixel_format: str | None = None) -> list[tuple[str, str]]:
@@ -48,8 +60,9 @@ def describe(info: VideoInfo, pixel_format: str | None = None) -> list[tuple[str
 @click.option("--fps", type=float, default=None, help="Frame rate to assume for a folder of frames.")
 @click.option("--check", is_flag=True,
               help="Also decode every frame, to find truncated or corrupt files (exit 1 where it breaks).")
+@click.option("--json", "as_json", is_flag=True, help="Print the description as one JSON object.")
 @quiet_option
-def info(video: str, fps: float | None, check: bool, quiet: bool) -> None:
+def info(video: str, fps: float | None, check: bool, as_json: bool, quiet: bool) -> None:
     """Print what VIDEO holds: frames, fps, duration, size, codec, pixel format, rotation,
     VFR or not, audio.
 
@@ -58,9 +71,18 @@ def info(video: str, fps: float | None, check: bool, quiet: bool) -> None:
     """
     with open_video(video, fps=fps) as reader:
         rows = describe(reader.info, getattr(reader, "pixel_format", None))
+        expected = getattr(reader, "expected_frames", None)
+        if expected:
+            rows.append(("warning", f"the header announces about {expected} frames: the file looks truncated"))
         if check:
             n = sum(1 for _ in progress(reader, total=reader.info.frame_count, desc="check", quiet=quiet))
             rows.append(("check", f"all {n} frames decode"))
+        if as_json:
+            data = _as_json(reader.info)
+            data["pixel_format"] = getattr(reader, "pixel_format", None)
+            data["truncated_header_frames"] = expected
+            click.echo(json.dumps(data))
+            return
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         click.echo(f"{k + ':':<{width + 1}} {v}")

@@ -10,7 +10,7 @@ import click
 import numpy as np
 
 from vidseg.cli.common import echo, force_option, progress, quiet_option
-from vidseg.io.atomic import atomic_path, check_writable
+from vidseg.io.atomic import atomic_dir, atomic_path, check_writable
 from vidseg.io.writers import MaskFolderWriter
 from vidseg.synthetic import Scene, demo_scene
 
@@ -86,9 +86,10 @@ def sample(out: Path, masks_dir: Path | None, n_frames: int, size: tuple[int, in
         raise click.BadParameter(f"{out}: use a .mp4, .mkv or .mov name", param_hint="OUT.mp4")
     masks_dir = masks_dir if masks_dir is not None else out.with_name(out.stem + "_masks")
     check_writable(out, force=force)
-    writer = MaskFolderWriter(masks_dir, force=force)
     scene = demo_scene(size[0], size[1], n_frames, seed=seed)
-    render_sample(scene, out, audio=not no_audio, masks=writer, quiet=quiet)
+    # the masks folder is built beside and swapped in whole: no stale masks from a longer run
+    with atomic_dir(masks_dir, force=force) as tmp_masks:
+        render_sample(scene, out, audio=not no_audio, masks=MaskFolderWriter(tmp_masks, force=True), quiet=quiet)
     say = echo(quiet)
     say(f"video: {out} ({n_frames} frames, {size[0]}x{size[1]}, 29.97 fps{'' if no_audio else ', audio'})")
     say(f"masks: {masks_dir}/ (first frame: {masks_dir / '00000.png'})")

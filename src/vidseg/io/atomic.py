@@ -48,6 +48,7 @@ def atomic_path(path: str | Path, *, force: bool = False, suffix: str | None = N
     )
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; finished files get the usual mode
     try:
         yield tmp
         os.replace(tmp, final)
@@ -55,6 +56,12 @@ def atomic_path(path: str | Path, *, force: bool = False, suffix: str | None = N
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes_atomic(path: str | Path, data: bytes, *, force: bool = True) -> None:
@@ -93,6 +100,7 @@ def atomic_dir(path: str | Path, *, force: bool = False) -> Iterator[Path]:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + final.name + ".", dir=parent))
+        os.chmod(tmp, 0o777 & ~_umask())
     except OSError as exc:
         raise OutputError(f"cannot write in folder {parent} ({exc.strerror})", final) from exc
     try:

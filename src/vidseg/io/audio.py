@@ -31,7 +31,9 @@ class AudioCopier:
         if transcode:
             cc: Any = self._src.codec_context
             self.stream: Any = out.add_stream("aac", rate=int(cc.sample_rate) or 48000)
-            self.stream.layout = cc.layout.name if cc.layout else "stereo"
+            channels = int(cc.layout.nb_channels) if cc.layout else 2
+            # named layouts AAC takes; other channel counts are downmixed to stereo
+            self.stream.layout = {1: "mono", 2: "stereo", 6: "5.1"}.get(channels, "stereo")
         else:
             self.stream = out.add_stream_from_template(self._src)
         self._packets = self._in.demux(self._src)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,6 +30,7 @@ DEVICE_FORMATS = ("v4l2", "avfoundation", "dshow", "x11grab", "gdigrab", "lavfi"
 _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 LIVE_TIMEOUT_S = 15.0
 PREFETCH_DEPTH = 4  # frames decoded ahead of the consumer
+RECENT = 8  # decoded frames kept for read(): cheap scrubbing backwards
 
 
 def live_source(source: str) -> tuple[str, str | None] | None:
@@ -76,33 +78,37 @@ def _frame_rotation(frame: av.VideoFrame) -> int:
 
 @dataclass(frozen=True)
 class _Scan:
-    pts: np.ndarray  # int64, presentation order
-    key_pts: np.ndarray  # int64, sorted keyframe pts
+    count: int  # video packets (= frames)
+    pts: np.ndarray | None  # int64, presentation order; None when timestamps are missing/duplicated
+    key_pts: np.ndarray | None  # int64, sorted keyframe pts
 
 
-def _scan(path: str, stream_index: int) -> _Scan | None:
-    """Demux every video packet (no decoding). None when timestamps are missing."""
+def _scan(path: str, stream_index: int) -> _Scan:
+    """Demux every video packet (no decoding): count, timestamps and keyframes."""
     pts: list[int] = []
     keys: list[int] = []
+    count = 0
+    missing = False
     with av.open(path) as c:
         s = c.streams[stream_index]
         try:
             for pkt in c.demux(s):
                 if pkt.size == 0 or pkt.is_discard:
                     continue
-                ts = pkt.pts
-                if ts is None:
-                    return None
-                pts.append(int(ts))
+                count += 1
+                if pkt.pts is None:
+                    missing = True
+                    continue
+                pts.append(int(pkt.pts))
                 if pkt.is_keyframe:
-                    keys.append(int(ts))
+                    keys.append(int(pkt.pts))
         except av.FFmpegError:
             pass  # a truncated/corrupt tail: count what could be demuxed; decoding reports it
     arr = np.unique(np.asarray(pts, dtype=np.int64))
-    if arr.size != len(pts):
-        return None  # duplicate timestamps: index by decoding order instead
+    if missing or arr.size != count or count == 0:
+        return _Scan(count, None, None)  # random access then decodes forward from the start
     key_arr = np.unique(np.asarray(keys, dtype=np.int64)) if keys else arr[:1]
-    return _Scan(arr, key_arr)
+    return _Scan(count, arr, key_arr)
 
 
 def _header_duration(container: Any, stream: Any) -> float | None:
@@ -141,7 +147,8 @@ class ContainerReader(VideoReader):
         self._live = live
         self._fmt = fmt
         self._container = _open(path, fmt, live)
-        videos = list(self._container.streams.video)
+        cover = getattr(av.stream.Disposition, "attached_pic", 0)
+        videos = [v for v in self._container.streams.video if not (int(v.disposition) & int(cover))]
         if not videos:
             kinds = sorted({st.type for st in self._container.streams})
             self._container.close()
@@ -152,12 +159,13 @@ class ContainerReader(VideoReader):
         self._si = vs.index
         self._tb = Fraction(vs.time_base) if vs.time_base else None
         self._scan = None if live else _scan(path, self._si)
-        if self._scan is not None and self._scan.pts.size == 0:
+        if self._scan is not None and self._scan.count == 0:
             self._container.close()
             raise InputError("video has no frames", path)
         self._gen: Iterator[Any] | None = None
         self._next = 0  # index of the frame self._gen yields next
-        self._cache: Frame | None = None
+        self._cache: Frame | None = None  # the frame decoded last
+        self._recent: OrderedDict[int, Frame] = OrderedDict()  # the last RECENT frames decoded
         first = self._first_frame()
         self._rotation = first[1]
         self._build_info(vs, first[0])
@@ -177,9 +185,8 @@ class ContainerReader(VideoReader):
             raise InputError("video has no decodable frames", self._path)
         rotation = _frame_rotation(raw)
         self._rotation = rotation
-        frame = self._to_frame(raw, 0)
+        frame = self._remember(self._to_frame(raw, 0))
         self._next = 1
-        self._cache = frame
         return frame, rotation
 
     def _build_info(self, vs: Any, first: Frame) -> None:
@@ -190,7 +197,7 @@ class ContainerReader(VideoReader):
         duration: float | None = None
         vfr = False
         self._expected: int | None = None
-        if self._scan is not None and self._tb is not None:
+        if self._scan is not None and self._scan.pts is not None and self._tb is not None:
             pts = self._scan.pts
             count = int(pts.size)
             if count > 1:
@@ -203,16 +210,19 @@ class ContainerReader(VideoReader):
                     fps = fps.limit_denominator(1001)
             else:
                 duration = float(1 / fps) if fps else None
-            header = int(vs.frames or 0)
             hdur = _header_duration(c, vs)
-            if header > count:
-                self._expected = header
+            if int(vs.frames or 0) > count:
+                pass  # set below
             elif hdur is not None and duration is not None and fps and duration < hdur - 0.25 - 2 / float(fps):
                 self._expected = max(count + 1, int(round(hdur * float(fps))))
-        elif not self._live:
-            count = int(vs.frames) or None
+        elif self._scan is not None:
+            count = self._scan.count
             if c.duration:
                 duration = c.duration / 1_000_000
+        if count is not None and int(vs.frames or 0) > count:
+            self._expected = int(vs.frames)  # the header announces more frames than the file holds
+        if duration is not None:
+            duration = round(duration, 6)
         audio = list(c.streams.audio)
         a = audio[0] if audio else None
         w, h = first.width, first.height
@@ -226,6 +236,7 @@ class ContainerReader(VideoReader):
             audio_rate=int(a.codec_context.sample_rate) if a is not None else None,
             audio_channels=int(a.codec_context.channels) if a is not None else None,
         )
+        self.expected_frames: int | None = self._expected  # set when the file looks truncated
         self.pixel_format: str | None = cc.pix_fmt if cc else None
         self.audio_stream_index: int | None = a.index if a is not None else None
         self.video_stream_index: int = self._si
@@ -276,9 +287,9 @@ class ContainerReader(VideoReader):
             if raw is None:
                 self._gen = None
                 return
-            self._cache = self._to_frame(raw, self._next)
+            frame = self._remember(self._to_frame(raw, self._next))
             self._next += 1
-            yield self._cache
+            yield frame
 
     def _iter_frames(self) -> Iterator[Frame]:
         container = _open(self._url, self._fmt, self._live)
@@ -305,7 +316,7 @@ class ContainerReader(VideoReader):
 
     # -- random access ------------------------------------------------------------------------
     def _index_of(self, raw: Any) -> int | None:
-        if self._scan is None or raw.pts is None:
+        if self._scan is None or self._scan.pts is None or raw.pts is None:
             return None
         i = int(np.searchsorted(self._scan.pts, raw.pts))
         if i < self._scan.pts.size and self._scan.pts[i] == raw.pts:
@@ -329,8 +340,7 @@ class ContainerReader(VideoReader):
                 raise _Lost
             idx = self._next
         self._next = idx + 1
-        self._cache = self._to_frame(raw, idx)
-        return self._cache
+        return self._remember(self._to_frame(raw, idx))
 
     def _seek_to(self, key_pts: int) -> None:
         vs = self._container.streams[self._si]
@@ -338,9 +348,20 @@ class ContainerReader(VideoReader):
         self._gen = self._decode_iter(self._container)
         self._next = -1  # unknown until a frame is decoded
 
+    def _remember(self, frame: Frame) -> Frame:
+        self._cache = frame
+        self._recent[frame.index] = frame
+        self._recent.move_to_end(frame.index)
+        while len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+        return frame
+
     def read(self, index: int) -> Frame:
-        if self._cache is not None and self._cache.index == index:
-            return self._cache
+        """Frame ``index``: from the recent-frames cache, by decoding forward when the target is in
+        the current GOP, else by seeking to the keyframe before it."""
+        hit = self._recent.get(index)
+        if hit is not None:
+            return hit
         if self._live:
             if index < self._next:
                 raise InputError(f"cannot go back to frame {index} in a live stream", self._path)
@@ -351,7 +372,7 @@ class ContainerReader(VideoReader):
         n = len(self)
         if not 0 <= index < n:
             raise IndexError(f"frame {index} out of range 0..{n - 1}")
-        if self._scan is None:
+        if self._scan is None or self._scan.pts is None or self._scan.key_pts is None:
             return self._read_sequential(index)
         pts = self._scan.pts
         keys = self._scan.key_pts
@@ -363,7 +384,10 @@ class ContainerReader(VideoReader):
         tries = 0
         while True:
             if not forward_ok:
-                self._seek_to(int(keys[k]))
+                try:
+                    self._seek_to(int(keys[k]))
+                except av.FFmpegError:  # not seekable after all: decode forward from the start
+                    return self._read_sequential(index)
             forward_ok = False
             try:
                 f = self._advance()
@@ -381,7 +405,11 @@ class ContainerReader(VideoReader):
 
     def _read_sequential(self, index: int) -> Frame:
         if self._gen is None or self._next < 0 or self._next > index:
-            self._container.seek(0, stream=self._container.streams[self._si], backward=True)
+            # reopen rather than seek: raw streams (.h264) cannot seek
+            self._gen = None
+            self._container.close()
+            self._container = _open(self._url, self._fmt, self._live)
+            self._container.streams[self._si].thread_type = "AUTO"
             self._gen = self._decode_iter(self._container)
             self._next = 0
         f = self._advance_counting()
@@ -399,12 +427,13 @@ class ContainerReader(VideoReader):
         if raw is None:
             self._gen = None
             raise DecodeError(f"video ends before frame {self._next}", self._path, frames_done=self._next)
-        self._cache = self._to_frame(raw, self._next)
+        frame = self._remember(self._to_frame(raw, self._next))
         self._next += 1
-        return self._cache
+        return frame
 
     def close(self) -> None:
         self._gen = None
+        self._recent.clear()
         self._container.close()
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 from vidseg.errors import DecodeError, InputError
 from vidseg.io.frames import Frame, VideoInfo
 from vidseg.io.natsort import natural_sorted
+from vidseg.io.prefetch import prefetch
 from vidseg.io.source import DEFAULT_FPS, VideoReader
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -79,8 +80,8 @@ class FolderReader(VideoReader):
         return Frame(index=index, time=float(index / self._fps), stem=p.stem, image=np.ascontiguousarray(rgb))
 
     def __iter__(self) -> Iterator[Frame]:
-        for i in range(len(self.files)):
-            yield self._load(i)
+        # images are decoded a few ahead in a thread (OpenCV releases the GIL)
+        return prefetch((self._load(i) for i in range(len(self.files))), depth=4)
 
     def read(self, index: int) -> Frame:
         if not 0 <= index < len(self.files):

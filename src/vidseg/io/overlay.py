@@ -41,15 +41,24 @@ def draw_overlay(
     lab = labels if labels.dtype == np.uint8 else _to_uint8(labels)
     lut = _DEFAULT_LUT if palette is None else _lut(palette)
     out = image.copy()
+    x, y, w, h = cv2.boundingRect(lab)  # work only around the objects
+    if w == 0 or h == 0:
+        return out
+    m = 2 if contours else 0
+    y0, y1 = max(0, y - m), min(lab.shape[0], y + h + m)
+    x0, x1 = max(0, x - m), min(lab.shape[1], x + w + m)
+    sub_lab = lab[y0:y1, x0:x1]
+    sub = np.ascontiguousarray(out[y0:y1, x0:x1])
     # off the contours hi == lab, so one colour image serves the fill and the contours
-    hi = cv2.dilate(lab, _KERNEL) if contours else lab
+    hi = cv2.dilate(sub_lab, _KERNEL) if contours else sub_lab
     colours = cv2.LUT(cv2.merge((hi, hi, hi)), lut)
     if alpha > 0:
-        blended = cv2.addWeighted(image, 1.0 - alpha, colours, alpha, 0.0)
-        cv2.copyTo(blended, cv2.threshold(lab, 0, 255, cv2.THRESH_BINARY)[1], out)
+        blended = cv2.addWeighted(sub, 1.0 - alpha, colours, alpha, 0.0)
+        cv2.copyTo(blended, cv2.threshold(sub_lab, 0, 255, cv2.THRESH_BINARY)[1], sub)
     if contours:
-        edge = cv2.compare(hi, cv2.erode(lab, _KERNEL), cv2.CMP_NE)
-        cv2.copyTo(colours, edge, out)
+        edge = cv2.compare(hi, cv2.erode(sub_lab, _KERNEL), cv2.CMP_NE)
+        cv2.copyTo(colours, edge, sub)
+    out[y0:y1, x0:x1] = sub
     if show_ids:
         _draw_ids(out, lab)
     return out

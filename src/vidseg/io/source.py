@@ -30,10 +30,11 @@ class VideoReader(ABC):
         """Frame ``index`` (0-based). Raises ``IndexError`` outside ``0..len-1``."""
 
     def __len__(self) -> int:
-        """The number of frames. Raises ``TypeError`` for a live stream (count unknown)."""
-        if self.info.frame_count is None:
-            raise TypeError(f"{self.info.path}: a live stream has no known frame count")
-        return self.info.frame_count
+        """The number of frames; 0 when unknown (a live stream), so ``len(r) or None`` is a total."""
+        return self.info.frame_count or 0
+
+    def __bool__(self) -> bool:
+        return True  # a reader is never "empty" just because its length is unknown
 
     @property
     def path(self) -> str:

@@ -26,6 +26,7 @@ from vidseg.io.source import DEFAULT_FPS, VideoReader
 from vidseg.io.stale import clean_stale_for
 
 _PRESET_CODECS = frozenset({"libx264", "libx264rgb", "libx265"})
+MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"})
 
 
 def even_size(image: np.ndarray) -> np.ndarray:
@@ -41,6 +42,8 @@ class OverlayVideoWriter:
 
     ``source`` gives the time base, frame rate and audio; without it frames are timed by
     ``fps`` (default: the source's, else 30). Odd sizes are padded by one pixel to even.
+    ``gop`` is the keyframe interval (default about 2 s of frames). Audio is stream-copied; for
+    .mp4 a codec players do not take there (pcm, vorbis, ...) is transcoded to AAC.
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class OverlayVideoWriter:
         crf: int = 20,
         preset: str = "veryfast",
         pix_fmt: str = "yuv420p",
+        gop: int | None = None,
     ) -> None:
         self.path = Path(path)
         clean_stale_for(self.path)
@@ -65,10 +69,17 @@ class OverlayVideoWriter:
         self.fps = rate
         self.time_base = info.time_base if info is not None and info.time_base else 1 / rate
         self._codec, self._crf, self._preset, self._pix_fmt = codec, crf, preset, pix_fmt
+        # a keyframe every ~2 s keeps the output quick to seek in (x264 would wait 250 frames)
+        self._gop = gop if gop is not None else max(1, round(2 * float(rate)))
         self._audio_src: tuple[str, int] | None = None
         a_idx = getattr(source, "audio_stream_index", None)
         if audio and info is not None and info.kind == "container" and a_idx is not None:
             self._audio_src = (info.path, int(a_idx))
+        # MP4 muxes nearly any codec, but players only know these; anything else becomes AAC
+        self._must_transcode = (
+            self.path.suffix.lower() in (".mp4", ".m4v") and info is not None
+            and info.audio_codec not in MP4_AUDIO_CODECS
+        )
         self._out: Any = None
         self._vs: Any = None
         self._audio: AudioCopier | None = None
@@ -76,12 +87,31 @@ class OverlayVideoWriter:
         self._last_pts: int | None = None
         self.frames_written = 0
         self._closed = False
+        self._probe()
 
     # -- setup --------------------------------------------------------------------------------
+    def _probe(self) -> None:
+        """Fail now, not after the first frame, when the container cannot take the codec."""
+        try:
+            probe = av.open(str(self._tmp), "w", format=None if self.path.suffix else "mp4")
+            try:
+                probe.add_stream(self._codec, rate=self.fps)
+            finally:
+                probe.close()
+        except (av.FFmpegError, ValueError) as exc:
+            err = OutputError(
+                f"cannot write {self._codec} video here ({exc}); use .mp4, .mkv or .mov, "
+                "or pass a codec this container takes", self.path,
+            )
+            with contextlib.suppress(OutputError):
+                self._stack.__exit__(OutputError, err, None)
+            self._closed = True
+            raise err from exc
+
     def _open(self, h: int, w: int) -> None:
         self._size = (h, w)
         try:
-            self._open_container(h, w, transcode_audio=False)
+            self._open_container(h, w, transcode_audio=self._must_transcode)
         except (av.FFmpegError, ValueError) as exc:
             if self._audio is None:
                 self._fail(exc)
@@ -108,7 +138,7 @@ class OverlayVideoWriter:
         vs.time_base = self.time_base
         vs.codec_context.time_base = self.time_base
         if self._codec in _PRESET_CODECS:
-            vs.options = {"crf": str(self._crf), "preset": self._preset}
+            vs.options = {"crf": str(self._crf), "preset": self._preset, "g": str(self._gop)}
         self._vs = vs
         if self._audio_src is not None:
             self._audio = AudioCopier(*self._audio_src, out, transcode=transcode_audio)
@@ -157,9 +187,9 @@ class OverlayVideoWriter:
         vf = self._video_frame(even_size(image))
         vf.pts = self._pts_for(frame)
         vf.time_base = self.time_base
-        if self._audio is not None:
-            self._audio.feed_until(float(vf.pts * self.time_base))
         try:
+            if self._audio is not None:
+                self._audio.feed_until(float(vf.pts * self.time_base))
             for pkt in self._vs.encode(vf):
                 self._out.mux(pkt)
         except av.FFmpegError as exc:

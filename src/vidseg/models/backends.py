@@ -30,8 +30,24 @@ class Backend(Protocol):
     def run(self, x: np.ndarray) -> list[np.ndarray]: ...
 
 
+# accelerators used when this onnxruntime build has them (CPU is always last);
+# VIDSEG_ORT_PROVIDERS="CPUExecutionProvider" (a comma list) overrides the choice
+PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "ROCMExecutionProvider", "CoreMLExecutionProvider",
+                       "DmlExecutionProvider", "OpenVINOExecutionProvider")
+
+
+def choose_providers(available: list[str], requested: list[str] | None = None) -> list[str]:
+    """The execution providers to ask for: ``requested`` (or $VIDSEG_ORT_PROVIDERS, or the
+    preferred accelerators) that are ``available``, then CPU."""
+    if requested is None and os.environ.get("VIDSEG_ORT_PROVIDERS"):
+        requested = [p.strip() for p in os.environ["VIDSEG_ORT_PROVIDERS"].split(",") if p.strip()]
+    wanted = list(requested) if requested is not None else list(PREFERRED_PROVIDERS)
+    chosen = [p for p in wanted if p in available and p != "CPUExecutionProvider"]
+    return [*chosen, "CPUExecutionProvider"]
+
+
 class OnnxBackend:
-    """ONNX Runtime session on CPU (or another available provider when asked)."""
+    """ONNX Runtime session: an accelerator provider when the build has one, else CPU."""
 
     def __init__(self, path: str | Path, *, threads: int = 1, providers: list[str] | None = None) -> None:
         try:
@@ -44,8 +60,7 @@ class OnnxBackend:
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        avail = ort.get_available_providers()
-        chosen = [p for p in (providers or ["CPUExecutionProvider"]) if p in avail] or ["CPUExecutionProvider"]
+        chosen = choose_providers(ort.get_available_providers(), providers)
         try:
             self.session = ort.InferenceSession(str(path), sess_options=so, providers=chosen)
         except Exception as exc:  # onnxruntime raises its own exception types
@@ -57,6 +72,7 @@ class OnnxBackend:
         self.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
         self.input_dtype = "uint8" if "uint8" in inputs[0].type else "float32"
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self.providers: list[str] = list(self.session.get_providers())
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
 
     def run(self, x: np.ndarray) -> list[np.ndarray]:

@@ -97,11 +97,14 @@ def constant_onnx(path: str | Path, outputs: Sequence[np.ndarray], size: tuple[i
 
 
 def mobile_segnet_onnx(path: str | Path, *, size: tuple[int, int] = (320, 240), classes: int = 21,
-                       width: int = 256, blocks: int = 12, seed: int = 0) -> tuple[Path, int]:
-    """A MobileNet-like segmenter: strided stem to 1/16, ``blocks`` depthwise-separable blocks of
-    ``width`` channels, a 1x1 classifier and a 2x bilinear resize (logits at 1/8, NCHW).
+                       widths: tuple[int, int] = (128, 320), blocks: tuple[int, int] = (4, 5),
+                       seed: int = 0) -> tuple[Path, int, int]:
+    """A MobileNet-like segmenter with most parameters at low resolution, as real mobile
+    segmenters have: a strided stem to 1/16, ``blocks[0]`` depthwise-separable residual blocks of
+    ``widths[0]`` channels, a strided 3x3 conv to 1/32, ``blocks[1]`` blocks of ``widths[1]``
+    channels, a 1x1 classifier and a bilinear resize to 1/8 of the input (logits, NCHW).
 
-    Random weights (He init). Returns ``(path, parameter count)``.
+    Random weights (He init). Returns ``(path, parameter count, multiply-accumulates per frame)``.
     """
     from onnx import TensorProto, helper, numpy_helper
 
@@ -110,14 +113,18 @@ def mobile_segnet_onnx(path: str | Path, *, size: tuple[int, int] = (320, 240), 
     nodes: list[object] = []
     inits: list[object] = []
     count = 0
+    macs = 0
+    res = [h, w]
 
     def conv(x: str, cin: int, cout: int, k: int, stride: int, groups: int = 1, relu: bool = True) -> str:
-        nonlocal count
+        nonlocal count, macs
         i = len(inits)
         wt = rng.normal(0, np.sqrt(2.0 / (k * k * cin / groups)), (cout, cin // groups, k, k)).astype(np.float32)
         b = np.zeros(cout, np.float32)
         inits.extend([numpy_helper.from_array(wt, f"w{i}"), numpy_helper.from_array(b, f"b{i}")])
         count += wt.size + b.size
+        res[0], res[1] = (res[0] + stride - 1) // stride, (res[1] + stride - 1) // stride
+        macs += wt.size * res[0] * res[1]
         y = f"y{i}"
         nodes.append(helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [y], kernel_shape=[k, k], strides=[stride, stride],
                                       pads=[k // 2] * 4, group=groups))
@@ -126,26 +133,30 @@ def mobile_segnet_onnx(path: str | Path, *, size: tuple[int, int] = (320, 240), 
             return y + "r"
         return y
 
+    def block(x: str, c: int) -> str:
+        d = conv(x, c, c, 3, 1, groups=c)
+        p = conv(d, c, c, 1, 1, relu=False)
+        nodes.append(helper.make_node("Add", [x, p], [p + "a"]))
+        nodes.append(helper.make_node("Relu", [p + "a"], [p + "ar"]))
+        return p + "ar"
+
     x = conv("input", 3, 16, 3, 2)
     x = conv(x, 16, 32, 3, 2)
     x = conv(x, 32, 64, 3, 2)
-    x = conv(x, 64, width, 3, 2)
-    for _ in range(blocks):
-        d = conv(x, width, width, 3, 1, groups=width)
-        p = conv(d, width, width, 1, 1, relu=False)
-        nodes.append(helper.make_node("Add", [x, p], [p + "a"]))
-        nodes.append(helper.make_node("Relu", [p + "a"], [p + "ar"]))
-        x = p + "ar"
-    y = conv(x, width, classes, 1, 1, relu=False)
-    inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"))
-    nodes.append(helper.make_node("Resize", [y, "", "scales"], ["logits"], mode="linear"))
-    oh, ow = h, w
-    for _ in range(4):
-        oh, ow = (oh + 1) // 2, (ow + 1) // 2
+    x = conv(x, 64, widths[0], 3, 2)
+    for _ in range(blocks[0]):
+        x = block(x, widths[0])
+    x = conv(x, widths[0], widths[1], 3, 2)
+    for _ in range(blocks[1]):
+        x = block(x, widths[1])
+    y = conv(x, widths[1], classes, 1, 1, relu=False)
+    oh, ow = max(1, h // 8), max(1, w // 8)
+    inits.append(numpy_helper.from_array(np.array([1, classes, oh, ow], np.int64), "sizes"))
+    nodes.append(helper.make_node("Resize", [y, "", "", "sizes"], ["logits"], mode="linear"))
     graph = helper.make_graph(
         nodes, "mobile_segnet",  # type: ignore[arg-type]
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, h, w])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes, 2 * oh, 2 * ow])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes, oh, ow])],
         initializer=inits,  # type: ignore[arg-type]
     )
-    return _save(graph, path), count
+    return _save(graph, path), count, macs

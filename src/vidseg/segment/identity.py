@@ -63,9 +63,11 @@ def _shift(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
     return out
 
 
-def appearance(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """A normalised 8x8 hue-saturation histogram of ``image`` (RGB) under ``mask``."""
-    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
+def appearance(image: np.ndarray, mask: np.ndarray, *, hsv: np.ndarray | None = None) -> np.ndarray:
+    """A normalised 8x8 hue-saturation histogram of ``image`` (RGB) under ``mask``
+    (``hsv``: the image already converted, to share one conversion between masks)."""
+    if hsv is None:
+        hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
     m = mask.astype(np.uint8)
     h = cv2.calcHist([hsv], [0, 1], m, [8, 8], [0, 180, 0, 256]).ravel()
     s = float(h.sum())
@@ -106,10 +108,11 @@ class IdentityTracker:
 
     def update(self, inst: Instances, image: np.ndarray) -> np.ndarray:
         n = len(inst)
-        small_image = image[::_STRIDE, ::_STRIDE]
+        small_image = np.ascontiguousarray(image[::_STRIDE, ::_STRIDE])
         sh, sw = small_image.shape[:2]
-        small = inst.masks[:, ::_STRIDE, ::_STRIDE] if n else np.zeros((0, sh, sw), bool)
-        hists = [appearance(small_image, small[i]) for i in range(n)]
+        small = np.ascontiguousarray(inst.masks[:, ::_STRIDE, ::_STRIDE]) if n else np.zeros((0, sh, sw), bool)
+        hsv = cv2.cvtColor(small_image, cv2.COLOR_RGB2HSV) if n else None
+        hists = [appearance(small_image, small[i], hsv=hsv) for i in range(n)]
         ids = np.zeros(n, np.int64)
         tracks = self.tracks
         matched_t: set[int] = set()

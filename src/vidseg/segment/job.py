@@ -44,7 +44,7 @@ class Outputs:
     force: bool = False
     audio: bool = True
     alpha: float = 0.5  # overlay opacity
-    encode_preset: str = "veryfast"  # x264 preset of the videos written
+    encode_preset: str = "superfast"  # x264 preset of the videos written (a preview: speed first)
 
     def any(self) -> bool:
         return any(p is not None for p in (self.masks, self.overlay, self.rle, self.soft, self.effect_out))
@@ -65,10 +65,27 @@ FrameWrap = Callable[[Iterator[Frame], int | None], Iterable[Frame]]
 
 
 def segment_video(source: str | Path, segmenter: Segmenter, outputs: Outputs, *,
-                  wrap: FrameWrap | None = None, queue_size: int = 4) -> RunReport:
+                  wrap: FrameWrap | None = None, queue_size: int = 8, cv_threads: int | None = 1) -> RunReport:
     """Segment every frame of ``source`` and write ``outputs``. ``wrap`` may wrap the frame
     iterator (a progress bar). A :class:`DecodeError` part-way is returned in the report, after
-    the frames before it are written; other errors are raised and leave no partial output."""
+    the frames before it are written; other errors are raised and leave no partial output.
+
+    ``cv_threads`` caps OpenCV's own worker threads during the run (restored after): the three
+    pipeline stages already fill two cores, and nested thread pools oversubscribe a busy machine.
+    """
+    import cv2
+
+    previous = cv2.getNumThreads()
+    if cv_threads is not None:
+        cv2.setNumThreads(cv_threads)
+    try:
+        return _run(source, segmenter, outputs, wrap, queue_size)
+    finally:
+        cv2.setNumThreads(previous)
+
+
+def _run(source: str | Path, segmenter: Segmenter, outputs: Outputs, wrap: FrameWrap | None,
+         queue_size: int) -> RunReport:
     from vidseg.io.reader import open_video
 
     t0 = time.perf_counter()

@@ -17,7 +17,7 @@ import numpy as np
 class TemporalSmoother:
     """Recursive flow-aligned smoothing of ``(C, h, w)`` probability maps."""
 
-    def __init__(self, *, alpha: float = 0.4, flow_width: int = 160, error_scale: float = 24.0) -> None:
+    def __init__(self, *, alpha: float = 0.4, flow_width: int = 160, error_scale: float = 64.0) -> None:
         if not 0.0 < alpha <= 1.0:
             raise ValueError("alpha must be in (0, 1]")
         self.alpha = alpha

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidseg.vos._ops import channel_sum
+
 
 class BilateralGrid:
     """A grid over (y, x, L, a, b) for frames of one working size."""
@@ -47,7 +49,7 @@ class BilateralGrid:
         for axis in range(1, 6):
             grid = _blur_axis(grid, axis)
         vals = grid.reshape(c, -1)[:, dst_cells].T.reshape(h, w, c)
-        support = vals.sum(axis=2)
+        support = channel_sum(vals)
         return vals / np.maximum(support, 1e-6)[..., None], support
 
 

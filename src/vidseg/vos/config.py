@@ -27,15 +27,18 @@ class TrackerConfig:
     search_radius: float = 0.15  # fraction of the object's size: where the floor applies
     color_bins: int = 16  # histogram bins per Lab channel
     color_weight: float = 0.7  # exponent of the colour likelihood ratio in the fusion
+    classifier_weight: float = 0.5  # weight of the learned pixel classifier's log-odds; 0 = off
+    classifier_scale: float = 0.5  # the classifier runs at this fraction of the working resolution
     band_width: float = 0.25  # local background band around an object, fraction of its size
     local_bg_weight: float = 0.7  # weight of the band vs the whole frame in the background model
     memory_size: int = 4  # colour models kept per object: the given one + (memory_size-1) recent
     memory_every: int = 10  # frames between memory updates (only confident frames are stored)
     memory_weight: float = 0.3  # weight of the recent models vs the given one
     bilateral_weight: float = 1.0  # weight of the local colour classifier (bilateral grid); 0 = off
+    bilateral_warp: bool = False  # splat the flow-warped previous frame (True) or the previous frame
     bilateral_cell: int = 16  # px (working res): spatial cell of the bilateral grid
     bilateral_bits: tuple[int, int, int] = (4, 3, 3)  # bits of L, a, b kept by the grid
-    guided_radius: int = 4  # px (working res): guided-filter window radius
+    guided_radius: int = 0  # px (working res): guided-filter window radius
     guided_eps: float = 1e-3  # guided-filter regulariser (intensities in [0, 1])
     sharpen: float = 2.0  # gain on the refined probabilities fed back as the next prior
     lost_fraction: float = 0.1  # area below this fraction of the reference area: object lost

@@ -10,7 +10,7 @@ class GuidedUpsampler:
     """Fast guided filter (He & Sun 2015): coefficients at low resolution, applied at full."""
 
     def __init__(self, radius: int, eps: float) -> None:
-        self.radius = max(1, int(radius))
+        self.radius = max(0, int(radius))
         self.eps = float(eps)
 
     def __call__(self, guide_small: np.ndarray, p: np.ndarray, guide_full: np.ndarray | None
@@ -18,7 +18,12 @@ class GuidedUpsampler:
         """Filter ``p`` (hxwxC float32) guided by ``guide_small`` (hxw float32 in 0..1).
 
         Returns the filtered maps at low resolution and, when ``guide_full`` is given, at its size.
+        A radius of 0 turns the filter off: ``p`` itself, bilinearly upsampled.
         """
+        if self.radius == 0:
+            if guide_full is None:
+                return p, None
+            return p, _resize(p, (guide_full.shape[1], guide_full.shape[0]))
         k = (2 * self.radius + 1,) * 2
         i = guide_small[..., None]
         mean_i = cv2.blur(guide_small, k)[..., None]

@@ -19,8 +19,10 @@ import cv2
 import numpy as np
 
 from vidseg.errors import InputError
-from vidseg.vos.appearance import colour_counts, object_size, quantize_lab
+from vidseg.vos._ops import channel_max, channel_sum
+from vidseg.vos.appearance import band, colour_counts, object_size, quantize_lab
 from vidseg.vos.bilateral import BilateralGrid
+from vidseg.vos.classifier import PixelClassifier, pixel_features
 from vidseg.vos.config import TrackerConfig, resolve_config
 from vidseg.vos.flow import FlowEstimator, Warper
 from vidseg.vos.memory import ColourMemory
@@ -32,6 +34,7 @@ _EPS = 1e-3
 @dataclass
 class _Object:
     memory: ColourMemory
+    classifier: PixelClassifier
     ref_area: float
     area: float
     lost: bool = False
@@ -71,9 +74,9 @@ class VideoObjectTracker:
         if self._last_full is None:
             raise InputError("no frame has been tracked yet")
         obj = np.clip(self._last_full, 0.0, 1.0)
-        bg = np.clip(1.0 - obj.sum(axis=2, keepdims=True), 0.0, 1.0)
+        bg = np.clip(1.0 - channel_sum(obj)[..., None], 0.0, 1.0)
         p = np.concatenate([bg, obj], axis=2)
-        p /= np.maximum(p.sum(axis=2, keepdims=True), 1e-6)
+        p /= np.maximum(channel_sum(p)[..., None], 1e-6)
         return list(self._ids), np.ascontiguousarray(p.transpose(2, 0, 1), dtype=np.float32)
 
     # -- one frame --------------------------------------------------------------------------
@@ -95,9 +98,10 @@ class VideoObjectTracker:
         gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
         idx = quantize_lab(lab, cfg.color_bins)
-        post = self._propagate(gray, lab, idx) if self._ids else None
+        feats = self._features(lab)
+        post = self._propagate(gray, lab, idx, feats) if self._ids else None
         if mask is not None:
-            post = self._apply_mask(post, mask, given, idx)
+            post = self._apply_mask(post, mask, given, idx, feats)
         assert post is not None
         guide_small = gray.astype(np.float32) * (1.0 / 255.0)
         guide_full = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
@@ -157,7 +161,22 @@ class VideoObjectTracker:
         return mask, ids
 
     # -- propagation ------------------------------------------------------------------------
-    def _propagate(self, gray: np.ndarray, lab: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def _features(self, lab: np.ndarray) -> np.ndarray | None:
+        cfg = self.config
+        if cfg.classifier_weight <= 0:
+            return None
+        h, w = lab.shape[:2]
+        size = (max(8, int(round(w * cfg.classifier_scale))), max(8, int(round(h * cfg.classifier_scale))))
+        return pixel_features(cv2.resize(lab, size, interpolation=cv2.INTER_AREA))
+
+    def _classifier_logit(self, o: _Object, feats: np.ndarray | None) -> np.ndarray | float:
+        if feats is None or not o.classifier.trained:
+            return 0.0
+        h, w = self._small_size  # type: ignore[misc]
+        return cv2.resize(o.classifier.logit(feats), (w, h), interpolation=cv2.INTER_LINEAR)
+
+    def _propagate(self, gray: np.ndarray, lab: np.ndarray, idx: np.ndarray,
+                   feats: np.ndarray | None) -> np.ndarray:
         cfg = self.config
         assert self._prob is not None and self._prev_gray is not None and self._warper is not None
         backward = self._flow(gray, self._prev_gray)
@@ -169,10 +188,14 @@ class VideoObjectTracker:
             trust = self._warper.consistency(backward, forward, maps, cfg.fb_sigma)[..., None]
         local = None
         if self._grid is not None and self._prev_lab is not None:
-            src_lab = cv2.remap(self._prev_lab, maps[0], maps[1], cv2.INTER_NEAREST,
-                                borderMode=cv2.BORDER_REPLICATE)
-            local, _ = self._grid.transfer(self._grid.cells(src_lab), warped, self._grid.cells(lab),
-                                           None if trust is None else trust[..., 0])
+            if cfg.bilateral_warp:
+                src_lab = cv2.remap(self._prev_lab, maps[0], maps[1], cv2.INTER_NEAREST,
+                                    borderMode=cv2.BORDER_REPLICATE)
+                local, _ = self._grid.transfer(self._grid.cells(src_lab), warped, self._grid.cells(lab),
+                                               None if trust is None else trust[..., 0])
+            else:
+                local, _ = self._grid.transfer(self._grid.cells(self._prev_lab), self._prob,
+                                               self._grid.cells(lab))
         if trust is not None:
             # where the flow is unreliable (disocclusions, fast non-rigid motion) the prior says
             # little: background with probability ``untrusted_bg``, the rest shared by the objects
@@ -184,13 +207,13 @@ class VideoObjectTracker:
             blurred = cv2.GaussianBlur(warped, (0, 0), cfg.prior_blur)
             warped = blurred if blurred.ndim == 3 else blurred[..., None]
         obj = warped[..., 1:]
-        warped[..., 0] = np.clip(1.0 - obj.sum(axis=2), 0.0, 1.0)
+        warped[..., 0] = np.clip(1.0 - channel_sum(obj), 0.0, 1.0)
         logits = np.log(warped + _EPS)
         if local is not None:
             logits += cfg.bilateral_weight * np.log(local + _EPS)
         for c, oid in enumerate(self._ids, start=1):
             o = self._objects[oid]
-            llr = o.memory.lut[idx]
+            llr = o.memory.lut[idx] + cfg.classifier_weight * self._classifier_logit(o, feats)
             if o.lost:  # searched for everywhere by appearance alone (log-odds vs background)
                 logits[..., c] = logits[..., 0] + llr
                 continue
@@ -198,9 +221,9 @@ class VideoObjectTracker:
             logits[..., c] = np.maximum(logits[..., c], np.log(cfg.prior_floor) * near
                                         + np.log(_EPS) * (1 - near))
             logits[..., c] += cfg.color_weight * llr
-        logits -= logits.max(axis=2, keepdims=True)
+        logits -= channel_max(logits)[..., None]
         post = np.exp(logits)
-        post /= post.sum(axis=2, keepdims=True)
+        post /= channel_sum(post)[..., None]
         self._track_losses(post, idx)
         return post
 
@@ -232,10 +255,10 @@ class VideoObjectTracker:
             elif area < cfg.lost_fraction * o.ref_area:
                 o.lost = True
             o.area = area
-        post[..., 0] = np.clip(1.0 - post[..., 1:].sum(axis=2), 0.0, 1.0)
+        post[..., 0] = np.clip(1.0 - channel_sum(post[..., 1:]), 0.0, 1.0)
 
     def _apply_mask(self, post: np.ndarray | None, mask: np.ndarray, given: list[int],
-                    idx: np.ndarray) -> np.ndarray:
+                    idx: np.ndarray, feats: np.ndarray | None) -> np.ndarray:
         cfg = self.config
         h, w = self._small_size  # type: ignore[misc]
         if post is None:
@@ -251,13 +274,17 @@ class VideoObjectTracker:
                 self._ids.append(oid)
                 self._objects[oid] = _Object(
                     ColourMemory(cfg.color_bins, cfg.memory_size, cfg.memory_weight, cfg.local_bg_weight),
-                    ref_area=1.0, area=0.0)
+                    PixelClassifier(), ref_area=1.0, area=0.0)
             o = self._objects[oid]
             o.memory.set_given(*colour_counts(idx, m, cfg.color_bins, cfg.band_width))
+            if feats is not None:
+                fm = cv2.resize(m, (feats.shape[1], feats.shape[0]), interpolation=cv2.INTER_AREA)
+                ring = band(fm > 0.5, max(1, int(round(cfg.band_width * object_size(float((fm > 0.5).sum()))))))
+                o.classifier.fit(feats, fm, 1.0 + 3.0 * ring)
             o.ref_area = o.area = max(1.0, float(m.sum()))
             o.lost = False
             o.last_memory = self._t
-        post[..., 0] = np.clip(1.0 - post[..., 1:].sum(axis=2), 0.0, 1.0)
+        post[..., 0] = np.clip(1.0 - channel_sum(post[..., 1:]), 0.0, 1.0)
         return np.ascontiguousarray(post, dtype=np.float32)
 
     # -- outputs and state ------------------------------------------------------------------
@@ -265,17 +292,17 @@ class VideoObjectTracker:
         ids = np.array([0, *self._ids], dtype=np.uint8)
         if len(self._ids) == 1:
             return np.where(q_full[..., 0] > 0.5, ids[1], 0).astype(np.uint8)
-        bg = 1.0 - q_full.sum(axis=2, keepdims=True)
+        bg = 1.0 - channel_sum(q_full)[..., None]
         best = np.argmax(np.concatenate([bg, q_full], axis=2), axis=2)
         return ids[best]
 
     def _sharpen(self, q_small: np.ndarray) -> np.ndarray:
         obj = np.clip(q_small, 0.0, 1.0)
-        bg = np.clip(1.0 - obj.sum(axis=2, keepdims=True), 0.0, 1.0)
+        bg = np.clip(1.0 - channel_sum(obj)[..., None], 0.0, 1.0)
         p = np.concatenate([bg, obj], axis=2)
         if self.config.sharpen != 1.0:
             p = p ** self.config.sharpen
-        p /= np.maximum(p.sum(axis=2, keepdims=True), 1e-6)
+        p /= np.maximum(channel_sum(p)[..., None], 1e-6)
         return p.astype(np.float32)
 
     def _remember(self, idx: np.ndarray) -> None:

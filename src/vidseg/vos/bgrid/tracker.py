@@ -1,0 +1,293 @@
+"""A second propagation engine: motion-compensated bilateral-grid label transfer.
+
+Each frame, at a reduced working resolution: the previous soft labels are pulled onto the
+current frame along backward DIS optical flow; together with the previous frame's colours pulled
+the same way they are splatted into a bilateral grid over (y, x, L, a, b), blurred, and sliced
+at the current pixels (a local, position- and colour-aware classifier that stops labels from
+leaking into nearby background of another colour). The warped prior, the local evidence and each
+object's global colour model from its given frame are fused in log space; a softmax gives the
+per-object probabilities, a fast guided filter snaps them to the image edges at full resolution,
+and the argmax with background gives one label per pixel. An object whose area collapses is
+lost: it is searched for over the whole frame by colour alone and comes back only with a large,
+strong match, so it is not hallucinated while hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from vidseg.errors import InputError
+from vidseg.vos._ops import channel_max, channel_sum
+from vidseg.vos.appearance import quantize_lab
+from vidseg.vos.bgrid.appearance import colour_llr
+from vidseg.vos.bgrid.config import BgridConfig
+from vidseg.vos.bgrid.grid import LabGrid
+from vidseg.vos.bgrid.memory import FrameMemory, centroids, make_frame
+from vidseg.vos.flow import FlowEstimator
+from vidseg.vos.refine import GuidedUpsampler
+
+_EPS = 1e-3
+
+
+@dataclass
+class _Object:
+    llr: np.ndarray  # colour log-likelihood-ratio lookup table from the given frame
+    ref_area: float  # area (working-resolution pixels) when given
+    area: float
+    lost: bool = False
+
+
+class BgridTracker:
+    """Semi-supervised multi-object video segmentation, one frame per :meth:`step` call."""
+
+    def __init__(self, config: BgridConfig | None = None) -> None:
+        self.config = replace(config) if config is not None else BgridConfig()
+        self._flow = FlowEstimator(self.config.flow_preset)
+        self._guided = GuidedUpsampler(self.config.guided_radius, self.config.guided_eps)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every object and frame: the next step needs a mask again."""
+        self._ids: list[int] = []
+        self._objects: dict[int, _Object] = {}
+        self._prob: np.ndarray | None = None  # h x w x (K+1) at working resolution
+        self._prev_gray: np.ndarray | None = None
+        self._prev_lab: np.ndarray | None = None
+        self._full_size: tuple[int, int] | None = None
+        self._small_size: tuple[int, int] = (0, 0)
+        self._grid: LabGrid | None = None
+        self._grid_xy: tuple[np.ndarray, np.ndarray] | None = None
+        self._last_full: np.ndarray | None = None  # H x W x K refined object probabilities
+        self._memory = FrameMemory(self.config.memory_given, self.config.memory_recent)
+        self._since_memory = 0
+
+    @property
+    def object_ids(self) -> list[int]:
+        """Ids of the tracked objects, in the order of the probability channels."""
+        return list(self._ids)
+
+    def probabilities(self) -> tuple[list[int], np.ndarray]:
+        """The last step's ids and ``(K+1, H, W)`` float32 probabilities (index 0 = background)."""
+        if self._last_full is None:
+            raise InputError("no frame has been tracked yet")
+        obj = np.clip(self._last_full, 0.0, 1.0)
+        bg = np.clip(1.0 - channel_sum(obj), 0.0, 1.0)[..., None]
+        p = np.concatenate([bg, obj], axis=2)
+        p /= np.maximum(channel_sum(p), 1e-6)[..., None]
+        return list(self._ids), np.ascontiguousarray(p.transpose(2, 0, 1), dtype=np.float32)
+
+    def step(self, image: np.ndarray, mask: np.ndarray | None = None,
+             objects: Iterable[int] | None = None) -> np.ndarray:
+        """Track one frame; ``mask`` (HxW uint8 ids) adds or corrects the objects it gives.
+
+        Returns the HxW uint8 label map (0 = background).
+        """
+        image = self._check_image(image)
+        if mask is None and not self._ids:
+            raise InputError("the first tracked frame needs a mask giving the objects")
+        given: list[int] = []
+        if mask is not None:
+            mask, given = self._check_mask(mask, objects)
+        h, w = self._small_size
+        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
+        post = self._propagate(gray, lab) if self._ids else None
+        if mask is not None:
+            post = self._apply_mask(post, mask, given, lab)
+        assert post is not None
+        guide_small = gray.astype(np.float32) * (1.0 / 255.0)
+        guide_full = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+        q_small, q_full = self._guided(guide_small, np.ascontiguousarray(post[..., 1:]), guide_full)
+        assert q_full is not None
+        labels = self._labels(q_full)
+        if mask is not None:
+            claimed = np.isin(mask, given)
+            labels[np.isin(labels, given)] = 0
+            labels[claimed] = mask[claimed]
+            self._prob = post
+            assert self._grid is not None
+            self._memory.add_given(make_frame(self._grid, lab, post, self._ids, self.config.memory_stride))
+            self._since_memory = 0
+        else:
+            self._prob = self._sharpen(q_small)
+            self._remember(lab)
+        self._last_full = q_full
+        self._prev_gray, self._prev_lab = gray, lab
+        return labels
+
+    # -- checks -----------------------------------------------------------------------------
+    def _check_image(self, image: np.ndarray) -> np.ndarray:
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise InputError(f"frame must be HxWx3 RGB, got shape {image.shape}")
+        image = np.ascontiguousarray(image, dtype=np.uint8)
+        size = (int(image.shape[0]), int(image.shape[1]))
+        if self._full_size is None:
+            cfg = self.config
+            self._full_size = size
+            w = min(cfg.work_width, size[1])
+            h = max(8, int(round(size[0] * w / size[1])))
+            self._small_size = (h, w)
+            self._grid = LabGrid(h, w, cfg.grid_cell, cfg.grid_levels, cfg.grid_ab_step, cfg.grid_blur)
+            gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+            self._grid_xy = (gx, gy)
+        elif size != self._full_size:
+            raise InputError(f"frame is {size[1]}x{size[0]} but the video is "
+                             f"{self._full_size[1]}x{self._full_size[0]}")
+        return image
+
+    def _check_mask(self, mask: np.ndarray, objects: Iterable[int] | None) -> tuple[np.ndarray, list[int]]:
+        assert self._full_size is not None
+        if mask.ndim != 2 or tuple(mask.shape) != self._full_size:
+            h, w = self._full_size
+            raise InputError(f"mask has shape {tuple(mask.shape)} but frames are {w}x{h}")
+        if mask.dtype != np.uint8:
+            if mask.min() < 0 or mask.max() > 255:
+                raise InputError("mask ids must be in 0..255")
+            mask = mask.astype(np.uint8)
+        present = [int(v) for v in np.unique(mask) if v != 0]
+        ids = present if objects is None else sorted({int(o) for o in objects})
+        if not ids:
+            raise InputError("the mask is empty (no object pixels)")
+        for i in ids:
+            if not 1 <= i <= 255:
+                raise InputError(f"object id {i} is not in 1..255")
+            if i not in present:
+                raise InputError(f"object id {i} has no pixels in the mask")
+        return mask, ids
+
+    # -- propagation ------------------------------------------------------------------------
+    def _propagate(self, gray: np.ndarray, lab: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        assert self._prob is not None and self._prev_gray is not None and self._prev_lab is not None
+        assert self._grid is not None and self._grid_xy is not None
+        flow = self._flow(gray, self._prev_gray)  # current -> previous
+        mx, my = self._grid_xy[0] + flow[..., 0], self._grid_xy[1] + flow[..., 1]
+        warped = cv2.remap(self._prob, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=0)
+        warped = warped if warped.ndim == 3 else warped[..., None]
+        warped[..., 0] = np.clip(1.0 - channel_sum(warped[..., 1:]), 0.0, 1.0)
+        src_lab = cv2.remap(self._prev_lab, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+        c = warped.shape[2]
+        values = self._grid.splat(self._grid.cells(src_lab), warped.reshape(-1, c))
+        if len(self._memory):
+            active = [oid for oid in self._ids if not self._objects[oid].lost]
+            now = centroids(warped, self._ids)
+            now = {oid: now[oid] for oid in active if oid in now}
+            self._memory.splat(self._grid, values, self._ids, now, cfg.given_weight, cfg.recent_weight)
+        grid = self._grid.blur(values)
+        local = self._grid.slice(grid, self._grid.cells(lab)).reshape(warped.shape)
+        if cfg.prior_blur > 0:
+            prior = cv2.GaussianBlur(warped, (0, 0), cfg.prior_blur)
+            prior = prior if prior.ndim == 3 else prior[..., None]
+        else:
+            prior = warped
+        tau = 1.0
+        local = (local + tau * prior) / (channel_sum(local) + tau)[..., None]
+        logits = cfg.prior_weight * np.log(prior + _EPS) + cfg.grid_weight * np.log(local + _EPS)
+        idx = quantize_lab(lab, cfg.color_bins)
+        llrs = {}
+        for k, oid in enumerate(self._ids, start=1):
+            o = self._objects[oid]
+            llrs[oid] = o.llr[idx]
+            if o.lost:
+                logits[..., k] = logits[..., 0] + 2.0 * (llrs[oid] - cfg.reacquire_llr)
+            else:
+                logits[..., k] += cfg.color_weight * llrs[oid]
+        logits -= channel_max(logits)[..., None]
+        post = np.exp(logits)
+        post /= channel_sum(post)[..., None]
+        self._track_losses(post, llrs)
+        return post
+
+    def _track_losses(self, post: np.ndarray, llrs: dict[int, np.ndarray]) -> None:
+        cfg = self.config
+        for k, oid in enumerate(self._ids, start=1):
+            o = self._objects[oid]
+            fg = post[..., k] > 0.5
+            area = float(fg.sum())
+            if o.lost:
+                ok = area >= cfg.reacquire_fraction * o.ref_area
+                if ok:
+                    fg = _largest_component(fg)
+                    area = float(fg.sum())
+                    ok = (area >= cfg.reacquire_fraction * o.ref_area
+                          and float(llrs[oid][fg].mean()) >= cfg.reacquire_llr)
+                if ok:
+                    o.lost = False
+                    post[..., k] *= fg
+                else:
+                    post[..., k] = 0.0
+                    area = 0.0
+            elif area < cfg.lost_fraction * o.ref_area:
+                o.lost = True
+            o.area = area
+        post[..., 0] = np.clip(1.0 - channel_sum(post[..., 1:]), 0.0, 1.0)
+
+    def _apply_mask(self, post: np.ndarray | None, mask: np.ndarray, given: list[int],
+                    lab: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        h, w = self._small_size
+        if post is None:
+            post = np.ones((h, w, 1), np.float32)
+        claimed = cv2.resize(np.isin(mask, given).astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+        post[..., 1:] *= (1.0 - claimed)[..., None]
+        idx = quantize_lab(lab, cfg.color_bins)
+        for oid in given:
+            m = cv2.resize((mask == oid).astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+            if oid not in self._objects:
+                post = np.concatenate([post, m[..., None]], axis=2)
+                self._ids.append(oid)
+            else:
+                post[..., self._ids.index(oid) + 1] = m
+            area = max(1.0, float(m.sum()))
+            self._objects[oid] = _Object(colour_llr(idx, m > 0.5, cfg.color_bins), area, area)
+        post[..., 0] = np.clip(1.0 - channel_sum(post[..., 1:]), 0.0, 1.0)
+        return np.ascontiguousarray(post, dtype=np.float32)
+
+    def _remember(self, lab: np.ndarray) -> None:
+        """Store the current frame in the recent memory every few frames when it is confident."""
+        cfg = self.config
+        self._since_memory += 1
+        if cfg.memory_recent <= 0 or self._since_memory < cfg.memory_every:
+            return
+        assert self._prob is not None and self._grid is not None
+        if any(o.lost for o in self._objects.values()):
+            return
+        p = self._prob
+        best = channel_max(p)
+        owner = np.argmax(p, axis=2)
+        for k in range(1, p.shape[2]):
+            sel = owner == k
+            if not sel.any() or float(best[sel].mean()) < cfg.memory_confidence:
+                return
+        self._memory.add_recent(make_frame(self._grid, lab, p, self._ids, cfg.memory_stride))
+        self._since_memory = 0
+
+    # -- outputs ----------------------------------------------------------------------------
+    def _labels(self, q_full: np.ndarray) -> np.ndarray:
+        ids = np.array([0, *self._ids], dtype=np.uint8)
+        if len(self._ids) == 1:
+            return np.where(q_full[..., 0] > 0.5, ids[1], 0).astype(np.uint8)
+        bg = 1.0 - channel_sum(q_full)[..., None]
+        return ids[np.argmax(np.concatenate([bg, q_full], axis=2), axis=2)]
+
+    def _sharpen(self, q_small: np.ndarray) -> np.ndarray:
+        obj = np.clip(q_small, 0.0, 1.0)
+        bg = np.clip(1.0 - channel_sum(obj), 0.0, 1.0)[..., None]
+        p = np.concatenate([bg, obj], axis=2)
+        if self.config.sharpen != 1.0:
+            p = p ** self.config.sharpen
+        p /= np.maximum(channel_sum(p), 1e-6)[..., None]
+        return p.astype(np.float32)
+
+
+def _largest_component(fg: np.ndarray) -> np.ndarray:
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return fg
+    return lab == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
