@@ -8,10 +8,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
-from vidseg.synthetic import demo_scene
+from vidseg.synthetic import demo_scene, encode_clip
 
 FPS = Fraction(30000, 1001)
 
@@ -27,31 +26,8 @@ def make_clip(
     path: Path, n_frames: int, images: Sequence[np.ndarray], *, preset: str = "ultrafast", gop: int | None = None
 ) -> Path:
     """Encode ``n_frames`` (cycling ``images``) as H.264 29.97 fps with a 440 Hz AAC track."""
-    h, w = images[0].shape[:2]
-    with av.open(str(path), "w") as out:
-        vs: Any = out.add_stream("libx264", rate=FPS)
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.options = {"crf": "20", "preset": preset, **({"g": str(gop)} if gop else {})}
-        a_s: Any = out.add_stream("aac", rate=48000)
-        a_s.layout = "mono"
-        done = 0
-        for t in range(n_frames):
-            vf = av.VideoFrame.from_ndarray(images[t % len(images)], format="rgb24")
-            vf.pts, vf.time_base = t, 1 / FPS
-            for p in vs.encode(vf):
-                out.mux(p)
-            end = int((t + 1) * 48000 / FPS)
-            x = np.arange(done, end, dtype=np.float32) / 48000
-            af = av.AudioFrame.from_ndarray((0.2 * np.sin(2 * np.pi * 440 * x)).astype(np.float32)[None],
-                                            format="fltp", layout="mono")
-            af.sample_rate, af.pts, af.time_base = 48000, done, Fraction(1, 48000)
-            done = end
-            for p in a_s.encode(af):
-                out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-        for p in a_s.encode():
-            out.mux(p)
+    encode_clip((images[t % len(images)] for t in range(n_frames)), path, fps=FPS, preset=preset, crf=20,
+                gop=gop)
     return path
 
 

@@ -36,8 +36,9 @@ SHARED = ROOT.parent / "shared" / "data"
 
 def make_clip(path: Path, frames: int) -> str:
     """An 854x480 H.264 clip: the bedroom footage resized, else a synthetic scene."""
-    import av
     import cv2
+
+    from vidseg.synthetic import encode_clip
 
     src = sorted((SHARED / "real-clips" / "bedroom").glob("*.jpg"))
     if src:
@@ -50,15 +51,7 @@ def make_clip(path: Path, frames: int) -> str:
         scene = demo_scene(854, 480, frames)
         images = (scene.render(t)[0] for t in range(frames))
         what = f"synthetic demo scene ({frames} frames, 854x480; ../shared/data absent)"
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=Fraction(30))
-        vs.width, vs.height, vs.pix_fmt = 854, 480, "yuv420p"
-        vs.options = {"crf": "20", "preset": "veryfast"}
-        for img in images:
-            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
+    encode_clip(images, path, fps=Fraction(30), audio=False, crf=20)
     return what
 
 

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
 
-from vidseg.synthetic import demo_scene
+from vidseg.synthetic import demo_scene, encode_clip
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -63,50 +62,11 @@ def write_synthetic_video(
     pts = [0]
     for k in range(1, n_frames):
         pts.append(pts[-1] + (VFR_STEPS[k % len(VFR_STEPS)] if vfr else 1))
-    options = {"movflags": "+faststart"} if faststart else {}
-    labels, images = [], []
-    with av.open(str(path), "w", options=options) as out:
-        vs = out.add_stream("libx264", rate=Fraction(fps))
-        vs.width, vs.height = w, h
-        vs.pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
-        vs.time_base = tb
-        vs.codec_context.time_base = tb
-        opts = {"crf": "18", "preset": preset}  # ultrafast: no B-frames; veryfast has them
-        if gop:
-            opts["g"] = str(gop)
-        vs.options = opts
-        if rotation:
-            vs.set_display_rotation(rotation)
-        a_s = None
-        if audio:
-            a_s = out.add_stream("aac", rate=48000)
-            a_s.layout = "mono"
-        done = 0
-        for t in range(n_frames):
-            img, lab = scene.render(t)
-            labels.append(lab)
-            images.append(img)
-            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
-            vf.pts, vf.time_base = pts[t], tb
-            for p in vs.encode(vf):
-                out.mux(p)
-            if a_s is not None:
-                end_t = (pts[t] + (pts[t] - pts[t - 1] if t else round(1 / (fps * tb)))) * tb
-                target = int(end_t * 48000)
-                if target > done:
-                    x = np.arange(done, target, dtype=np.float32) / 48000
-                    af = av.AudioFrame.from_ndarray(
-                        (0.2 * np.sin(2 * np.pi * 440 * x)).astype(np.float32)[None], format="fltp", layout="mono"
-                    )
-                    af.sample_rate, af.pts, af.time_base = 48000, done, Fraction(1, 48000)
-                    done = target
-                    for p in a_s.encode(af):
-                        out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-        if a_s is not None:
-            for p in a_s.encode():
-                out.mux(p)
+    rendered = [scene.render(t) for t in range(n_frames)]
+    images = [r[0] for r in rendered]
+    labels = [r[1] for r in rendered]
+    encode_clip(images, path, fps=Fraction(fps), pts=pts, time_base=tb, audio=audio, preset=preset, gop=gop,
+                rotation=rotation, container_options={"movflags": "+faststart"} if faststart else None)
     return SyntheticVideo(Path(path), np.stack(labels), np.stack(images), pts, tb, audio)
 
 

@@ -8,11 +8,11 @@ every pixel's object id is known exactly.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -136,53 +136,101 @@ def demo_scene(width: int = 320, height: int = 240, n_frames: int = 60, seed: in
     )
 
 
+def tone(start: int, end: int, rate: int = 48000, freq: float = 440.0) -> np.ndarray:
+    """Samples ``start..end`` of a sine tone as a (1, n) float32 array (mono, planar)."""
+    x = np.arange(start, end, dtype=np.float32) / rate
+    return (0.2 * np.sin(2 * np.pi * freq * x)).astype(np.float32)[None, :]
+
+
+def encode_clip(
+    images: Iterable[np.ndarray],
+    path: str | Path,
+    *,
+    fps: Fraction = Fraction(30000, 1001),
+    pts: Sequence[int] | None = None,
+    time_base: Fraction | None = None,
+    audio: bool = True,
+    codec: str = "libx264",
+    preset: str = "veryfast",
+    crf: int = 18,
+    gop: int | None = None,
+    rotation: int = 0,
+    container_options: dict[str, str] | None = None,
+) -> list[int]:
+    """Encode RGB ``images`` to ``path`` with PyAV, with a 440 Hz AAC track if ``audio``.
+
+    Frame ``t`` gets ``pts[t]`` in ``time_base`` (default: ``t`` in ``1/fps``, constant rate; pass
+    both for a variable frame rate). Odd sizes use yuv420p's sibling yuv444p. The audio follows the
+    video's clock frame by frame. Returns the pts used.
+    """
+    import av
+
+    tb = time_base if time_base is not None else 1 / Fraction(fps)
+    rate = 48000
+    used: list[int] = []
+    with av.open(str(path), "w", options=container_options or {}) as out:
+        vs = cast("av.VideoStream", out.add_stream(codec, rate=Fraction(fps)))
+        vs.time_base = tb
+        vs.codec_context.time_base = tb
+        opts: dict[str, object] = {"crf": str(crf), "preset": preset}
+        if gop:
+            opts["g"] = str(gop)
+        vs.options = opts
+        if rotation:
+            vs.set_display_rotation(rotation)
+        as_: av.AudioStream | None = None
+        if audio:
+            as_ = cast("av.AudioStream", out.add_stream("aac", rate=rate))
+            as_.layout = "mono"
+        done = 0
+        step = round(1 / (Fraction(fps) * tb))
+        for t, img in enumerate(images):
+            if t == 0:
+                vs.width, vs.height = img.shape[1], img.shape[0]
+                vs.pix_fmt = "yuv420p" if img.shape[1] % 2 == 0 and img.shape[0] % 2 == 0 else "yuv444p"
+            p = pts[t] if pts is not None else t
+            used.append(p)
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            vf.pts, vf.time_base = p, tb
+            for pkt in vs.encode(vf):
+                out.mux(pkt)
+            if as_ is not None:
+                nxt = pts[t + 1] if pts is not None and t + 1 < len(pts) else p + step
+                target = int(nxt * tb * rate)
+                if target > done:
+                    af = av.AudioFrame.from_ndarray(tone(done, target, rate), format="fltp", layout="mono")
+                    af.sample_rate, af.pts, af.time_base = rate, done, Fraction(1, rate)
+                    done = target
+                    for pkt in as_.encode(af):
+                        out.mux(pkt)
+        for pkt in vs.encode():
+            out.mux(pkt)
+        if as_ is not None:
+            for pkt in as_.encode():
+                out.mux(pkt)
+    return used
+
+
 def write_video(
     scene: Scene,
     path: str | Path,
     *,
     fps: Fraction = Fraction(30000, 1001),
     audio: bool = True,
-    codec: str = "libx264",
+    on_frame: Callable[[int, np.ndarray], None] | None = None,
+    **kwargs: Any,
 ) -> None:
-    """Encode ``scene`` to ``path`` with PyAV (H.264 yuv420p), with a 440 Hz sine track if ``audio``."""
-    import av
+    """Encode ``scene`` to ``path`` (see :func:`encode_clip`); ``on_frame(t, labels)`` sees each
+    frame's exact labels as it is rendered (to write masks or show progress)."""
 
-    with av.open(str(path), "w") as out:
-        vs = cast("av.VideoStream", out.add_stream(codec, rate=fps))
-        vs.width, vs.height = scene.width, scene.height
-        vs.pix_fmt = "yuv420p"
-        vs.options = {"crf": "18", "preset": "veryfast"}
-        as_: av.AudioStream | None = None
-        if audio:
-            as_ = cast("av.AudioStream", out.add_stream("aac", rate=48000))
-            as_.layout = "mono"
-        rate = 48000
-        samples_per_frame = rate * fps.denominator / fps.numerator
-        done = 0
+    def frames() -> Iterator[np.ndarray]:
         for t in range(scene.n_frames):
-            img, _ = scene.render(t)
-            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
-            vf.pts = t
-            vf.time_base = Fraction(1, 1) / fps
-            for p in vs.encode(vf):
-                out.mux(p)
-            if as_ is not None:
-                target = int(round((t + 1) * samples_per_frame))
-                n = target - done
-                x = np.arange(done, target, dtype=np.float32) / rate
-                wave = (0.2 * np.sin(2 * np.pi * 440.0 * x)).astype(np.float32)[None, :]
-                af = av.AudioFrame.from_ndarray(wave, format="fltp", layout="mono")
-                af.sample_rate = rate
-                af.pts = done
-                af.time_base = Fraction(1, rate)
-                done += n
-                for p in as_.encode(af):
-                    out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-        if as_ is not None:
-            for p in as_.encode():
-                out.mux(p)
+            img, labels = scene.render(t)
+            if on_frame is not None:
+                on_frame(t, labels)
+            yield img
+
+    encode_clip(frames(), path, fps=fps, audio=audio, **kwargs)
 
 
 def write_masks(scene: Scene, folder: str | Path) -> None:

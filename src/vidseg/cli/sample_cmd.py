@@ -5,17 +5,16 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import click
 import numpy as np
+from tqdm import tqdm
 
-from vidseg.cli.common import echo, force_option, progress, quiet_option
+from vidseg.cli.common import echo, force_option, quiet_option
 from vidseg.io.atomic import atomic_dir, atomic_path, check_writable
 from vidseg.io.writers import MaskFolderWriter
-from vidseg.synthetic import Scene, demo_scene
+from vidseg.synthetic import Scene, demo_scene, write_video
 
 FPS = Fraction(30000, 1001)
-AUDIO_RATE = 48000
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int]:
@@ -30,37 +29,15 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, 
 
 def render_sample(scene: Scene, path: Path, *, audio: bool, masks: MaskFolderWriter | None, quiet: bool) -> None:
     """Encode ``scene`` (H.264, 29.97 fps, 440 Hz tone) to ``path`` and its labels to ``masks``."""
-    with atomic_path(path, force=True) as tmp, av.open(str(tmp), "w") as out:
-        vs = out.add_stream("libx264", rate=FPS)
-        vs.width, vs.height, vs.pix_fmt = scene.width, scene.height, "yuv420p"
-        vs.options = {"crf": "18", "preset": "veryfast"}
-        a_s = out.add_stream("aac", rate=AUDIO_RATE) if audio else None
-        if a_s is not None:
-            a_s.layout = "mono"
-        done = 0
-        for t in progress(range(scene.n_frames), total=scene.n_frames, desc="sample", quiet=quiet):
-            img, labels = scene.render(t)
-            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
-            vf.pts, vf.time_base = t, 1 / FPS
-            for p in vs.encode(vf):
-                out.mux(p)
-            if masks is not None:
-                masks.write(f"{t:05d}", labels)
-            if a_s is not None:
-                end = int((t + 1) * AUDIO_RATE / FPS)
-                x = np.arange(done, end, dtype=np.float32) / AUDIO_RATE
-                af = av.AudioFrame.from_ndarray(
-                    (0.2 * np.sin(2 * np.pi * 440.0 * x)).astype(np.float32)[None], format="fltp", layout="mono"
-                )
-                af.sample_rate, af.pts, af.time_base = AUDIO_RATE, done, Fraction(1, AUDIO_RATE)
-                done = end
-                for p in a_s.encode(af):
-                    out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-        if a_s is not None:
-            for p in a_s.encode():
-                out.mux(p)
+    bar = tqdm(total=scene.n_frames, desc="sample", unit="frame", disable=quiet)
+
+    def on_frame(t: int, labels: np.ndarray) -> None:
+        if masks is not None:
+            masks.write(f"{t:05d}", labels)
+        bar.update(1)
+
+    with bar, atomic_path(path, force=True) as tmp:
+        write_video(scene, tmp, fps=FPS, audio=audio, on_frame=on_frame)
 
 
 @click.command("sample")

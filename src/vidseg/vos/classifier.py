@@ -16,7 +16,8 @@ LOGIT_CLIP = 6.0
 
 
 def pixel_features(lab: np.ndarray) -> np.ndarray:
-    """Second-order multi-scale colour features, HxWxD float32, of a Lab uint8 image."""
+    """Multi-scale colour features, HxWxD float32, of a Lab uint8 image (expanded to second order
+    inside the classifier)."""
     x = lab.astype(np.float32) * (1.0 / 255.0)
     small = cv2.blur(x, (5, 5))
     large = cv2.blur(x, (15, 15))
@@ -25,12 +26,13 @@ def pixel_features(lab: np.ndarray) -> np.ndarray:
     gx = cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)
     grad = np.sqrt(gx * gx + gy * gy)
-    base = np.concatenate([x, small, large, contrast[..., None], grad[..., None]], axis=2)
-    d = base.shape[2]
-    cols = [base]
-    iu, ju = np.triu_indices(d)
-    cols.append(base[..., iu] * base[..., ju])
-    return np.concatenate(cols, axis=2)
+    return np.concatenate([x, small, large, contrast[..., None], grad[..., None]], axis=2)
+
+
+def _expand(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` with all pairwise products appended (second-order features)."""
+    iu, ju = np.triu_indices(x.shape[1])
+    return np.hstack([x, x[:, iu] * x[:, ju]])
 
 
 class PixelClassifier:
@@ -44,6 +46,9 @@ class PixelClassifier:
         self._mean: np.ndarray | None = None
         self._scale: np.ndarray | None = None
         self._w: np.ndarray | None = None
+        self._quad: np.ndarray | None = None  # D x D, so that logit = x A x + b x + c
+        self._lin: np.ndarray | None = None
+        self._bias = 0.0
 
     def fit(self, feats: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None) -> None:
         """Learn from ``feats`` (HxWxD) with soft ``target`` in 0..1; ``weight`` favours pixels."""
@@ -55,7 +60,7 @@ class PixelClassifier:
             self._w = None
             return
         pick = np.concatenate([self._sample(pos, wt), self._sample(neg, wt)])
-        xs = x[pick].astype(np.float64)
+        xs = _expand(x[pick].astype(np.float64))
         ys = y[pick].astype(np.float64)
         self._mean = xs.mean(axis=0)
         self._scale = xs.std(axis=0) + 1e-3
@@ -71,6 +76,15 @@ class PixelClassifier:
             hess = (xs * (sw * p * (1 - p))[:, None]).T @ xs + reg
             w -= np.linalg.solve(hess, grad)
         self._w = w
+        d = x.shape[1]
+        coef = w[:-1] / self._scale
+        self._lin = coef[:d].astype(np.float32)
+        quad = np.zeros((d, d))
+        iu, ju = np.triu_indices(d)
+        quad[iu, ju] += 0.5 * coef[d:]
+        quad[ju, iu] += 0.5 * coef[d:]
+        self._quad = quad.astype(np.float32)
+        self._bias = float(w[-1] - (self._mean / self._scale) @ w[:-1])
 
     def _sample(self, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
         if index.size <= self.samples:
@@ -86,9 +100,8 @@ class PixelClassifier:
     def logit(self, feats: np.ndarray) -> np.ndarray:
         """Clipped log-odds of the object per pixel (HxW float32); 0 when untrained."""
         h, w, d = feats.shape
-        if self._w is None or self._mean is None or self._scale is None:
+        if self._quad is None or self._lin is None:
             return np.zeros((h, w), np.float32)
-        wv = (self._w[:-1] / self._scale).astype(np.float32)
-        bias = float(self._w[-1] - (self._mean / self._scale) @ self._w[:-1])
-        z = feats.reshape(-1, d) @ wv + bias
+        x = feats.reshape(-1, d)
+        z = np.einsum("ij,ij->i", x @ self._quad, x) + x @ self._lin + self._bias
         return np.clip(z, -LOGIT_CLIP, LOGIT_CLIP).reshape(h, w)

@@ -27,7 +27,7 @@ class TrackerConfig:
     search_radius: float = 0.15  # fraction of the object's size: where the floor applies
     color_bins: int = 16  # histogram bins per Lab channel
     color_weight: float = 0.7  # exponent of the colour likelihood ratio in the fusion
-    classifier_weight: float = 0.5  # weight of the learned pixel classifier's log-odds; 0 = off
+    classifier_weight: float = 1.0  # weight of the learned pixel classifier's log-odds; 0 = off
     classifier_scale: float = 0.5  # the classifier runs at this fraction of the working resolution
     band_width: float = 0.25  # local background band around an object, fraction of its size
     local_bg_weight: float = 0.7  # weight of the band vs the whole frame in the background model

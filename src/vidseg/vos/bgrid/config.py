@@ -22,6 +22,7 @@ class BgridConfig:
     grid_ab_step: int = 6  # Lab units of a and b per grid level (a, b are centred on 128)
     grid_blur: int = 1  # [1 2 1] blur passes over the grid
     prior_blur: float = 1.0  # Gaussian blur (sigma) of the warped previous probabilities
+    prior_floor: float = 0.0  # every class gets at least this prior probability (flow can be wrong)
     prior_weight: float = 1.0  # weight of log(warped prior) in the fusion
     grid_weight: float = 1.0  # weight of log(local bilateral evidence) in the fusion
     memory_given: int = 2  # given frames kept in the grid memory (the newest)
@@ -36,6 +37,7 @@ class BgridConfig:
     sharpen: float = 2.0  # exponent on the refined probabilities fed back as the next prior
     guided_radius: int = 4  # guided-filter window radius (0 = bilinear upsampling only)
     guided_eps: float = 1e-3  # guided-filter regulariser (intensities in 0..1)
+    feedback_raw: bool = True  # feed back the fused probabilities (True) or the edge-snapped ones
     lost_fraction: float = 0.05  # area under this fraction of the reference: the object is lost
     reacquire_fraction: float = 0.3  # a lost object comes back with at least this fraction
     reacquire_llr: float = 1.5  # ... and a mean colour log-likelihood ratio at least this

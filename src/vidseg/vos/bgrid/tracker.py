@@ -114,7 +114,7 @@ class BgridTracker:
             self._memory.add_given(make_frame(self._grid, lab, post, self._ids, self.config.memory_stride))
             self._since_memory = 0
         else:
-            self._prob = self._sharpen(q_small)
+            self._prob = self._sharpen(post[..., 1:] if self.config.feedback_raw else q_small)
             self._remember(lab)
         self._last_full = q_full
         self._prev_gray, self._prev_lab = gray, lab
@@ -186,6 +186,8 @@ class BgridTracker:
             prior = prior if prior.ndim == 3 else prior[..., None]
         else:
             prior = warped
+        if cfg.prior_floor > 0:
+            prior = prior * (1.0 - c * cfg.prior_floor) + cfg.prior_floor
         tau = 1.0
         local = (local + tau * prior) / (channel_sum(local) + tau)[..., None]
         logits = cfg.prior_weight * np.log(prior + _EPS) + cfg.grid_weight * np.log(local + _EPS)
