@@ -11,7 +11,7 @@ import pytest
 
 from vidseg.cli.main import main
 from vidseg.io.palette import read_mask, write_mask
-from vidseg.synthetic import demo_scene, write_masks, write_video
+from vidseg.synthetic import demo_scene, encode_clip, write_masks, write_video
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +95,23 @@ def test_track_missing_video(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_track_usage_error_exit_2() -> None:
     assert main(["track"]) == 2
+
+
+def test_truncated_video_keeps_the_frames_before_the_break(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    scene = demo_scene(width=96, height=64, n_frames=40)
+    full = tmp_path / "full.mp4"
+    encode_clip((scene.render(t)[0] for t in range(40)), full, audio=False,
+                container_options={"movflags": "+faststart"})
+    data = full.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    write_mask(tmp_path / "m.png", scene.render(0)[1])
+    out = tmp_path / "masks"
+    rc = main(["track", str(cut), "-m", str(tmp_path / "m.png"), "-o", str(out), "-q"])
+    assert rc == 1
+    err = capsys.readouterr().err.strip()
+    assert "cut.mp4" in err and "frame" in err and len(err.splitlines()) == 1
+    kept = sorted(out.glob("*.png"))
+    assert 5 <= len(kept) < 40
+    assert [p.stem for p in kept] == [f"{i:05d}" for i in range(len(kept))]

@@ -147,7 +147,7 @@ def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], cli
     say(f"Tracked {n_objects} object(s) over {done} frame(s): masks in {output}"
         + (f", overlay {overlay}" if overlay else "") + (f", RLE {rle}" if rle else ""))
     if broken is not None:
-        raise DecodeError(f"{broken.message}; the {done} frames before it were tracked and written",
+        raise DecodeError(f"{broken.message}; the outputs hold the {done} frames tracked before it",
                           broken.path, frames_done=done)
 
 

@@ -37,7 +37,7 @@ class TrackerConfig:
     bilateral_weight: float = 1.0  # weight of the local colour classifier (bilateral grid); 0 = off
     bilateral_warp: bool = False  # splat the flow-warped previous frame (True) or the previous frame
     bilateral_cell: int = 16  # px (working res): spatial cell of the bilateral grid
-    bilateral_bits: tuple[int, int, int] = (4, 3, 3)  # bits of L, a, b kept by the grid
+    bilateral_bits: tuple[int, int, int] = (4, 2, 2)  # bits of L, a, b kept by the grid
     guided_radius: int = 0  # px (working res): guided-filter window radius
     guided_eps: float = 1e-3  # guided-filter regulariser (intensities in [0, 1])
     sharpen: float = 2.0  # gain on the refined probabilities fed back as the next prior
