@@ -45,37 +45,51 @@ class PixelClassifier:
         self._rng = np.random.default_rng(seed)
         self._mean: np.ndarray | None = None
         self._scale: np.ndarray | None = None
-        self._w: np.ndarray | None = None
         self._quad: np.ndarray | None = None  # D x D, so that logit = x A x + b x + c
         self._lin: np.ndarray | None = None
         self._bias = 0.0
 
-    def fit(self, feats: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None) -> None:
-        """Learn from ``feats`` (HxWxD) with soft ``target`` in 0..1; ``weight`` favours pixels."""
+    def sample(self, feats: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Training pixels of one frame: ``(features N x D, labels N)``, at most ``samples`` per class
+        drawn with probability ``weight``; ``None`` if the frame lacks a class."""
         x = feats.reshape(-1, feats.shape[2])
         y = target.ravel() > 0.5
         wt = np.ones(y.shape, np.float32) if weight is None else weight.ravel()
         pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
         if pos.size == 0 or neg.size == 0:
-            self._w = None
-            return
+            return None
         pick = np.concatenate([self._sample(pos, wt), self._sample(neg, wt)])
-        xs = _expand(x[pick].astype(np.float64))
-        ys = y[pick].astype(np.float64)
+        return x[pick].copy(), y[pick]
+
+    def fit(self, feats: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None) -> None:
+        """Learn from ``feats`` (HxWxD) with soft ``target`` in 0..1; ``weight`` favours pixels."""
+        s = self.sample(feats, target, weight)
+        if s is None:
+            self._quad = self._lin = None
+            return
+        self.fit_samples([s])
+
+    def fit_samples(self, sets: list[tuple[np.ndarray, np.ndarray]], first_weight: float = 1.0) -> None:
+        """Learn from several frames' samples (see :meth:`sample`); the first set weighs
+        ``first_weight`` times the others."""
+        x = np.concatenate([s[0] for s in sets]).astype(np.float64)
+        y = np.concatenate([s[1] for s in sets]).astype(np.float64)
+        fw = np.concatenate([np.full(len(s[1]), first_weight if i == 0 else 1.0) for i, s in enumerate(sets)])
+        xs = _expand(x)
         self._mean = xs.mean(axis=0)
         self._scale = xs.std(axis=0) + 1e-3
         xs = np.hstack([(xs - self._mean) / self._scale, np.ones((xs.shape[0], 1))])
         # balance the classes
-        sw = np.where(ys > 0, 0.5 / max(1, (ys > 0).sum()), 0.5 / max(1, (ys == 0).sum())) * xs.shape[0]
+        sw = np.where(y > 0, 0.5 / max(1, (y > 0).sum()), 0.5 / max(1, (y == 0).sum())) * xs.shape[0] * fw
         w = np.zeros(xs.shape[1])
         reg = self.l2 * np.eye(xs.shape[1])
         reg[-1, -1] = 1e-6
         for _ in range(self.iterations):
             p = 1.0 / (1.0 + np.exp(-np.clip(xs @ w, -30, 30)))
-            grad = xs.T @ (sw * (p - ys)) + reg @ w
+            grad = xs.T @ (sw * (p - y)) + reg @ w
             hess = (xs * (sw * p * (1 - p))[:, None]).T @ xs + reg
             w -= np.linalg.solve(hess, grad)
-        self._w = w
         d = x.shape[1]
         coef = w[:-1] / self._scale
         self._lin = coef[:d].astype(np.float32)
@@ -95,7 +109,7 @@ class PixelClassifier:
 
     @property
     def trained(self) -> bool:
-        return self._w is not None
+        return self._quad is not None
 
     def logit(self, feats: np.ndarray) -> np.ndarray:
         """Clipped log-odds of the object per pixel (HxW float32); 0 when untrained."""
@@ -103,5 +117,5 @@ class PixelClassifier:
         if self._quad is None or self._lin is None:
             return np.zeros((h, w), np.float32)
         x = feats.reshape(-1, d)
-        z = np.einsum("ij,ij->i", x @ self._quad, x) + x @ self._lin + self._bias
+        z = ((x @ self._quad + self._lin) * x) @ np.ones(d, np.float32) + self._bias
         return np.clip(z, -LOGIT_CLIP, LOGIT_CLIP).reshape(h, w)

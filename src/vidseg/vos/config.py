@@ -21,18 +21,19 @@ class TrackerConfig:
     flow_preset: str = "fast"  # DIS optical flow preset: "ultrafast" | "fast" | "medium"
     flow_check: bool = True  # forward-backward flow consistency check (one more flow per frame)
     fb_sigma: float = 1.5  # px (working res): scale of the forward-backward error that halves trust
-    untrusted_bg: float = 0.5  # prior of background where the flow check fails
+    untrusted_radius: float = 0.03  # window (fraction of the frame) of the prior where the flow check fails
+    prior_eps: float = 0.01  # floor of the prior probabilities in the search window
     prior_blur: float = 1.5  # px (working res): Gaussian blur of the warped probabilities
-    prior_floor: float = 0.02  # floor of each object's prior near its last position
-    search_radius: float = 0.15  # fraction of the object's size: where the floor applies
+    search_radius: float = 0.15  # fraction of the object's size: window where appearance may add pixels
     color_bins: int = 16  # histogram bins per Lab channel
     color_weight: float = 0.7  # exponent of the colour likelihood ratio in the fusion
-    classifier_weight: float = 1.0  # weight of the learned pixel classifier's log-odds; 0 = off
+    classifier_weight: float = 2.0  # weight of the learned pixel classifier's log-odds; 0 = off
     classifier_scale: float = 0.5  # the classifier runs at this fraction of the working resolution
     band_width: float = 0.25  # local background band around an object, fraction of its size
     local_bg_weight: float = 0.7  # weight of the band vs the whole frame in the background model
     memory_size: int = 4  # colour models kept per object: the given one + (memory_size-1) recent
     memory_every: int = 10  # frames between memory updates (only confident frames are stored)
+    memory_given_weight: float = 2.0  # weight of the given frame's pixels when the classifier relearns
     memory_weight: float = 0.3  # weight of the recent models vs the given one
     bilateral_weight: float = 1.0  # weight of the local colour classifier (bilateral grid); 0 = off
     bilateral_warp: bool = False  # splat the flow-warped previous frame (True) or the previous frame
@@ -49,9 +50,10 @@ class TrackerConfig:
 
 PRESETS: dict[str, TrackerConfig] = {
     "fast": TrackerConfig(name="fast", work_width=320, flow_preset="ultrafast", flow_check=False,
-                          guided_radius=3),
+                          bilateral_cell=12),
     "default": TrackerConfig(name="default"),
-    "accurate": TrackerConfig(name="accurate", work_width=640, flow_preset="medium", guided_radius=6),
+    "accurate": TrackerConfig(name="accurate", work_width=640, flow_preset="medium", bilateral_cell=24,
+                              classifier_scale=0.35),
 }
 
 

@@ -12,8 +12,9 @@ with a strong, large enough match, so it is not hallucinated while hidden.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -28,7 +29,7 @@ from vidseg.vos.flow import FlowEstimator, Warper
 from vidseg.vos.memory import ColourMemory
 from vidseg.vos.refine import GuidedUpsampler
 
-_EPS = 1e-3
+_TINY = 1e-5
 
 
 @dataclass
@@ -39,6 +40,8 @@ class _Object:
     area: float
     lost: bool = False
     last_memory: int = 0
+    given_samples: tuple[np.ndarray, np.ndarray] | None = None
+    recent_samples: deque[tuple[np.ndarray, np.ndarray]] = field(default_factory=deque)
 
 
 class VideoObjectTracker:
@@ -115,7 +118,7 @@ class VideoObjectTracker:
             self._prob = post
         else:
             self._prob = self._sharpen(q_small)
-            self._remember(idx)
+            self._remember(idx, feats)
         self._last_full = q_full
         self._prev_gray = gray
         self._prev_lab = lab
@@ -197,30 +200,34 @@ class VideoObjectTracker:
                 local, _ = self._grid.transfer(self._grid.cells(self._prev_lab), self._prob,
                                                self._grid.cells(lab))
         if trust is not None:
-            # where the flow is unreliable (disocclusions, fast non-rigid motion) the prior says
-            # little: background with probability ``untrusted_bg``, the rest shared by the objects
-            flat = np.full(warped.shape[2], (1.0 - cfg.untrusted_bg) / max(1, warped.shape[2] - 1),
-                           np.float32)
-            flat[0] = cfg.untrusted_bg
-            warped = trust * warped + (1.0 - trust) * flat
+            # where the flow is unreliable (disocclusions, fast non-rigid motion) the prior only
+            # says which objects are around: the warped maps blurred over a wide window
+            k = 2 * max(1, int(round(cfg.untrusted_radius * min(warped.shape[:2])))) + 1
+            wide = cv2.blur(warped, (k, k))
+            wide = wide if wide.ndim == 3 else wide[..., None]
+            warped = trust * warped + (1.0 - trust) * wide
         if cfg.prior_blur > 0:
             blurred = cv2.GaussianBlur(warped, (0, 0), cfg.prior_blur)
             warped = blurred if blurred.ndim == 3 else blurred[..., None]
         obj = warped[..., 1:]
         warped[..., 0] = np.clip(1.0 - channel_sum(obj), 0.0, 1.0)
-        logits = np.log(warped + _EPS)
+        # The flow prior is never certain, so appearance may overturn it, but only within a
+        # search window around where each object is expected: far from it, objects need the flow.
+        eps = cfg.prior_eps
+        logits = np.empty_like(warped)
+        logits[..., 0] = np.log(warped[..., 0] + eps)
         if local is not None:
-            logits += cfg.bilateral_weight * np.log(local + _EPS)
+            logits[..., 0] += cfg.bilateral_weight * np.log(local[..., 0] + eps)
         for c, oid in enumerate(self._ids, start=1):
             o = self._objects[oid]
             llr = o.memory.lut[idx] + cfg.classifier_weight * self._classifier_logit(o, feats)
             if o.lost:  # searched for everywhere by appearance alone (log-odds vs background)
                 logits[..., c] = logits[..., 0] + llr
                 continue
-            near = self._near(warped[..., c], o.ref_area)
-            logits[..., c] = np.maximum(logits[..., c], np.log(cfg.prior_floor) * near
-                                        + np.log(_EPS) * (1 - near))
-            logits[..., c] += cfg.color_weight * llr
+            floor = eps * self._near(warped[..., c], o.ref_area) + _TINY
+            logits[..., c] = np.log(warped[..., c] + floor) + cfg.color_weight * llr
+            if local is not None:
+                logits[..., c] += cfg.bilateral_weight * np.log(local[..., c] + floor)
         logits -= channel_max(logits)[..., None]
         post = np.exp(logits)
         post /= channel_sum(post)[..., None]
@@ -254,6 +261,14 @@ class VideoObjectTracker:
                     area = 0.0
             elif area < cfg.lost_fraction * o.ref_area:
                 o.lost = True
+            elif cfg.max_growth > 0 and area > cfg.max_growth * o.ref_area:
+                # area guard: keep only the most probable pixels, up to the allowed area
+                flat = post[..., c].ravel()
+                keep = int(cfg.max_growth * o.ref_area)
+                tau = float(np.partition(flat, flat.size - keep)[flat.size - keep])
+                weak = post[..., c] < tau
+                post[..., c][weak] = np.minimum(post[..., c][weak], 0.45)
+                area = float(keep)
             o.area = area
         post[..., 0] = np.clip(1.0 - channel_sum(post[..., 1:]), 0.0, 1.0)
 
@@ -277,10 +292,10 @@ class VideoObjectTracker:
                     PixelClassifier(), ref_area=1.0, area=0.0)
             o = self._objects[oid]
             o.memory.set_given(*colour_counts(idx, m, cfg.color_bins, cfg.band_width))
-            if feats is not None:
-                fm = cv2.resize(m, (feats.shape[1], feats.shape[0]), interpolation=cv2.INTER_AREA)
-                ring = band(fm > 0.5, max(1, int(round(cfg.band_width * object_size(float((fm > 0.5).sum()))))))
-                o.classifier.fit(feats, fm, 1.0 + 3.0 * ring)
+            o.recent_samples = deque(maxlen=max(1, cfg.memory_size - 1))
+            o.given_samples = self._samples(o, feats, m)
+            if o.given_samples is not None:
+                o.classifier.fit_samples([o.given_samples])
             o.ref_area = o.area = max(1.0, float(m.sum()))
             o.lost = False
             o.last_memory = self._t
@@ -292,9 +307,14 @@ class VideoObjectTracker:
         ids = np.array([0, *self._ids], dtype=np.uint8)
         if len(self._ids) == 1:
             return np.where(q_full[..., 0] > 0.5, ids[1], 0).astype(np.uint8)
-        bg = 1.0 - channel_sum(q_full)[..., None]
-        best = np.argmax(np.concatenate([bg, q_full], axis=2), axis=2)
-        return ids[best]
+        best = 1.0 - channel_sum(q_full)
+        labels = np.zeros(best.shape, np.uint8)
+        for c in range(q_full.shape[2]):
+            q = q_full[..., c]
+            win = q > best
+            labels[win] = ids[c + 1]
+            np.maximum(best, q, out=best)
+        return labels
 
     def _sharpen(self, q_small: np.ndarray) -> np.ndarray:
         obj = np.clip(q_small, 0.0, 1.0)
@@ -305,7 +325,18 @@ class VideoObjectTracker:
         p /= np.maximum(channel_sum(p)[..., None], 1e-6)
         return p.astype(np.float32)
 
-    def _remember(self, idx: np.ndarray) -> None:
+    def _samples(self, o: _Object, feats: np.ndarray | None, prob: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Classifier training pixels of an object from its probability map; the local
+        background band is sampled more."""
+        if feats is None:
+            return None
+        fm = cv2.resize(prob, (feats.shape[1], feats.shape[0]), interpolation=cv2.INTER_AREA)
+        fg = fm > 0.5
+        ring = band(fg, max(1, int(round(self.config.band_width * object_size(float(fg.sum()))))))
+        return o.classifier.sample(feats, fm, 1.0 + 3.0 * ring)
+
+    def _remember(self, idx: np.ndarray, feats: np.ndarray | None) -> None:
         """Store confident frames in each object's fixed-size memory and follow slow area changes."""
         cfg = self.config
         assert self._prob is not None
@@ -325,6 +356,11 @@ class VideoObjectTracker:
             if self._t - o.last_memory >= cfg.memory_every and cfg.memory_size > 1:
                 o.memory.add(*colour_counts(idx, p, cfg.color_bins, cfg.band_width))
                 o.last_memory = self._t
+                recent = self._samples(o, feats, p)
+                if recent is not None and o.given_samples is not None:
+                    o.recent_samples.append(recent)
+                    o.classifier.fit_samples([o.given_samples, *o.recent_samples],
+                                             first_weight=cfg.memory_given_weight)
 
 
 def _largest_component(fg: np.ndarray) -> np.ndarray:

@@ -17,37 +17,46 @@ class BgridConfig:
     name: str = "default"
     work_width: int = 427  # width of the working resolution (854x480 -> 427x240)
     flow_preset: str = "fast"  # DIS optical flow preset: "ultrafast" | "fast" | "medium"
-    grid_cell: int = 12  # spatial cell of the bilateral grid
+    grid_cell: int = 28  # spatial cell of the bilateral grid
     grid_levels: tuple[int, int, int] = (12, 10, 10)  # grid levels of L, a, b
     grid_ab_step: int = 6  # Lab units of a and b per grid level (a, b are centred on 128)
+    smooth_slice: bool = False  # slice bilinearly between spatial cells (no blocks at cell borders)
     grid_blur: int = 1  # [1 2 1] blur passes over the grid
-    prior_blur: float = 1.0  # Gaussian blur (sigma) of the warped previous probabilities
-    prior_floor: float = 0.0  # every class gets at least this prior probability (flow can be wrong)
+    rigid_mix: float = 1.0  # share of each object's own median motion in its warp (0 = dense flow)
+    grid_pseudo: float = 1.0  # pseudo-count of the prior in the local evidence (weak grid support)
+    prior_blur: float = 2.5  # Gaussian blur (sigma) of the warped previous probabilities
+    prior_floor: float = 0.15  # every class gets at least this prior probability (flow can be wrong)
+    search_radius: float = 1.0  # where an object's floor applies, as a fraction of its size
     prior_weight: float = 1.0  # weight of log(warped prior) in the fusion
     grid_weight: float = 1.0  # weight of log(local bilateral evidence) in the fusion
     memory_given: int = 2  # given frames kept in the grid memory (the newest)
     memory_recent: int = 3  # confident recent frames kept in the grid memory (FIFO)
     memory_every: int = 5  # frames between two recent-memory updates
     memory_stride: int = 2  # pixel subsampling of memory frames
-    given_weight: float = 1.0  # splat weight of a given frame (the previous frame has 1)
+    prev_weight: float = 1.0  # splat weight of the flow-warped previous frame
+    centroid_places: bool = True  # place memory objects by centroid shift (else by median flow)
+    memory_camera: bool = False  # move memory background pixels by the camera's median flow
+    given_weight: float = 2.0  # splat weight of a given frame (the previous frame has 1)
     recent_weight: float = 0.5  # splat weight of a recent frame
     memory_confidence: float = 0.8  # mean max-probability over objects needed to store a frame
     color_bins: int = 16  # bins per Lab channel of the global colour models
-    color_weight: float = 0.3  # weight of the global colour log-likelihood ratio
+    color_weight: float = 1.0  # weight of the global colour log-likelihood ratio
     sharpen: float = 2.0  # exponent on the refined probabilities fed back as the next prior
+    full_slice: bool = False  # redo the fusion at full resolution (grid sliced per pixel colour)
     guided_radius: int = 4  # guided-filter window radius (0 = bilinear upsampling only)
     guided_eps: float = 1e-3  # guided-filter regulariser (intensities in 0..1)
     feedback_raw: bool = True  # feed back the fused probabilities (True) or the edge-snapped ones
     lost_fraction: float = 0.05  # area under this fraction of the reference: the object is lost
-    reacquire_fraction: float = 0.3  # a lost object comes back with at least this fraction
+    reacquire_fraction: float = 0.3  # a lost object comes back with between this fraction of its
+    # area and its inverse
     reacquire_llr: float = 1.5  # ... and a mean colour log-likelihood ratio at least this
 
 
 BGRID_PRESETS: dict[str, BgridConfig] = {
-    "fast": BgridConfig(name="fast", work_width=320, flow_preset="ultrafast", grid_cell=10,
+    "fast": BgridConfig(name="fast", work_width=320, flow_preset="ultrafast", grid_cell=21, prior_blur=1.9,
                         guided_radius=3),
     "default": BgridConfig(name="default"),
-    "accurate": BgridConfig(name="accurate", flow_preset="medium", guided_radius=5),
+    "accurate": BgridConfig(name="accurate", full_slice=True),
 }
 
 

@@ -32,6 +32,13 @@ class LabGrid:
             * levels[2]
         self._lut_b = np.clip((v - 128) // self.ab_step + levels[2] // 2, 0, levels[2] - 1).astype(np.int32)
 
+    def positions(self, height: int, width: int) -> np.ndarray:
+        """The spatial part of the cell index for frames of another size (same cells, scaled)."""
+        gy = (np.arange(height) * self.height // height) // self.cell
+        gx = (np.arange(width) * self.width // width) // self.cell
+        n_col = self.levels[0] * self.levels[1] * self.levels[2]
+        return ((gy[:, None] * self.shape[1] + gx[None, :]) * n_col).astype(np.int32)
+
     def colours(self, lab: np.ndarray) -> np.ndarray:
         """The colour part of the cell index of every pixel of an (...x3) uint8 Lab array."""
         return self._lut_l[lab[..., 0]] + self._lut_a[lab[..., 1]] + self._lut_b[lab[..., 2]]
@@ -66,6 +73,42 @@ class LabGrid:
     def slice(grid: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """Grid values at ``cells``: N x C float32."""
         return np.ascontiguousarray(grid[:, cells].T)
+
+    def smooth_slicer(self, height: int, width: int) -> SmoothSlicer:
+        """A slicer for frames of ``height`` x ``width`` that interpolates bilinearly in space."""
+        return SmoothSlicer(self, height, width)
+
+
+class SmoothSlicer:
+    """Slices a grid at every pixel of a frame, bilinearly between the 4 nearest spatial cells
+    (nearest in colour), so the result has no blocks at the cell borders."""
+
+    def __init__(self, grid: LabGrid, height: int, width: int) -> None:
+        self.grid = grid
+        n_col = grid.levels[0] * grid.levels[1] * grid.levels[2]
+        axes = []
+        for n, small, cells in ((height, grid.height, grid.shape[0]), (width, grid.width, grid.shape[1])):
+            f = (np.arange(n) + 0.5) * (small / n) / grid.cell - 0.5
+            i0 = np.clip(np.floor(f), 0, cells - 1).astype(np.int32)
+            i1 = np.minimum(i0 + 1, cells - 1)
+            a = np.clip(f - i0, 0.0, 1.0).astype(np.float32)
+            axes.append((i0, i1, a))
+        (y0, y1, ay), (x0, x1, ax) = axes
+        row = grid.shape[1]
+        self.pos = [((yy[:, None] * row + xx[None, :]) * n_col).ravel()
+                    for yy in (y0, y1) for xx in (x0, x1)]
+        self.weights = [(wy[:, None] * wx[None, :]).ravel().astype(np.float32)
+                        for wy in (1 - ay, ay) for wx in (1 - ax, ax)]
+
+    def __call__(self, values: np.ndarray, lab: np.ndarray) -> np.ndarray:
+        """Values (C x size) at every pixel of the HxWx3 Lab frame: (H*W) x C float32."""
+        col = self.grid.colours(lab).ravel()
+        out: np.ndarray | None = None
+        for pos, wt in zip(self.pos, self.weights, strict=True):
+            v = values[:, pos + col] * wt
+            out = v if out is None else out + v
+        assert out is not None
+        return np.ascontiguousarray(out.T)
 
 
 def _blur_axis(g: np.ndarray, axis: int) -> np.ndarray:

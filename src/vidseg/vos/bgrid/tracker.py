@@ -1,15 +1,22 @@
-"""A second propagation engine: motion-compensated bilateral-grid label transfer.
+"""A second propagation engine: motion-compensated bilateral-grid label transfer with memory.
 
-Each frame, at a reduced working resolution: the previous soft labels are pulled onto the
-current frame along backward DIS optical flow; together with the previous frame's colours pulled
-the same way they are splatted into a bilateral grid over (y, x, L, a, b), blurred, and sliced
-at the current pixels (a local, position- and colour-aware classifier that stops labels from
-leaking into nearby background of another colour). The warped prior, the local evidence and each
-object's global colour model from its given frame are fused in log space; a softmax gives the
-per-object probabilities, a fast guided filter snaps them to the image edges at full resolution,
-and the argmax with background gives one label per pixel. An object whose area collapses is
-lost: it is searched for over the whole frame by colour alone and comes back only with a large,
-strong match, so it is not hallucinated while hidden.
+Each frame, at a reduced working resolution:
+
+1. the previous soft labels are pulled onto the current frame along backward DIS optical flow;
+   each object's channel moves by the median flow over its confident pixels (``rigid_mix``),
+   which the flow's smoothing across the object's edges does not drag onto the background;
+2. the warped labels, with the previous frame's colours warped the same way, and a fixed-size
+   memory (the given frames plus a few confident recent ones, each object moved to where it is
+   now) are splatted into a bilateral grid over (y, x, L, a, b), blurred and sliced at the
+   current pixels: a local classifier by position AND colour (Maerki et al., CVPR 2016);
+3. the blurred warped prior (with a floor near each object, since the flow can be wrong), the
+   local evidence and each object's global colour log-likelihood ratio from its given frame are
+   fused in log space; a softmax gives the per-object probabilities;
+4. a fast guided filter upsamples them to full resolution (or, with ``full_slice``, the fusion is
+   redone at every full-resolution pixel), and the argmax with background gives the labels.
+
+An object whose area collapses is lost: it is searched for over the whole frame by colour alone
+and comes back only with a strong match of plausible size, so it is not hallucinated while hidden.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from vidseg.vos._ops import channel_max, channel_sum
 from vidseg.vos.appearance import quantize_lab
 from vidseg.vos.bgrid.appearance import colour_llr
 from vidseg.vos.bgrid.config import BgridConfig
-from vidseg.vos.bgrid.grid import LabGrid
+from vidseg.vos.bgrid.grid import LabGrid, SmoothSlicer
 from vidseg.vos.bgrid.memory import FrameMemory, centroids, make_frame
 from vidseg.vos.flow import FlowEstimator
 from vidseg.vos.refine import GuidedUpsampler
@@ -64,6 +71,11 @@ class BgridTracker:
         self._last_full: np.ndarray | None = None  # H x W x K refined object probabilities
         self._memory = FrameMemory(self.config.memory_given, self.config.memory_recent)
         self._since_memory = 0
+        self._pos: dict[int, tuple[float, float]] = {0: (0.0, 0.0)}  # accumulated displacements
+        self._parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # for _slice_full
+        self._full_pos: np.ndarray | None = None
+        self._slicer: SmoothSlicer | None = None
+        self._full_slicer: SmoothSlicer | None = None
 
     @property
     def object_ids(self) -> list[int]:
@@ -100,10 +112,14 @@ class BgridTracker:
         if mask is not None:
             post = self._apply_mask(post, mask, given, lab)
         assert post is not None
-        guide_small = gray.astype(np.float32) * (1.0 / 255.0)
-        guide_full = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
-        q_small, q_full = self._guided(guide_small, np.ascontiguousarray(post[..., 1:]), guide_full)
-        assert q_full is not None
+        if mask is None and self.config.full_slice:
+            q_small, q_full = post[..., 1:], self._slice_full(image, post)
+        else:
+            guide_small = gray.astype(np.float32) * (1.0 / 255.0)
+            guide_full = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+            q_small, q_full_g = self._guided(guide_small, np.ascontiguousarray(post[..., 1:]), guide_full)
+            assert q_full_g is not None
+            q_full = q_full_g
         labels = self._labels(q_full)
         if mask is not None:
             claimed = np.isin(mask, given)
@@ -111,7 +127,8 @@ class BgridTracker:
             labels[claimed] = mask[claimed]
             self._prob = post
             assert self._grid is not None
-            self._memory.add_given(make_frame(self._grid, lab, post, self._ids, self.config.memory_stride))
+            self._memory.add_given(make_frame(self._grid, lab, post, self._ids, self.config.memory_stride,
+                                             self._places(post)))
             self._since_memory = 0
         else:
             self._prob = self._sharpen(post[..., 1:] if self.config.feedback_raw else q_small)
@@ -170,27 +187,35 @@ class BgridTracker:
         warped = cv2.remap(self._prob, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=0)
         warped = warped if warped.ndim == 3 else warped[..., None]
+        self._object_motion(warped, flow)
         warped[..., 0] = np.clip(1.0 - channel_sum(warped[..., 1:]), 0.0, 1.0)
         src_lab = cv2.remap(self._prev_lab, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
         c = warped.shape[2]
-        values = self._grid.splat(self._grid.cells(src_lab), warped.reshape(-1, c))
+        values = self._grid.splat(self._grid.cells(src_lab), warped.reshape(-1, c), weight=cfg.prev_weight)
         if len(self._memory):
-            active = [oid for oid in self._ids if not self._objects[oid].lost]
-            now = centroids(warped, self._ids)
-            now = {oid: now[oid] for oid in active if oid in now}
-            self._memory.splat(self._grid, values, self._ids, now, cfg.given_weight, cfg.recent_weight)
+            now = self._places(warped) if cfg.centroid_places else {
+                oid: self._pos[oid] for oid in self._ids if oid in self._pos}
+            now = {oid: v for oid, v in now.items() if oid in self._objects and not self._objects[oid].lost}
+            self._memory.splat(self._grid, values, self._ids, now, self._pos[0],
+                               cfg.given_weight, cfg.recent_weight, cfg.memory_camera)
         grid = self._grid.blur(values)
-        local = self._grid.slice(grid, self._grid.cells(lab)).reshape(warped.shape)
+        if cfg.smooth_slice:
+            if self._slicer is None:
+                self._slicer = self._grid.smooth_slicer(*lab.shape[:2])
+            local = self._slicer(grid, lab).reshape(warped.shape)
+        else:
+            local = self._grid.slice(grid, self._grid.cells(lab)).reshape(warped.shape)
         if cfg.prior_blur > 0:
             prior = cv2.GaussianBlur(warped, (0, 0), cfg.prior_blur)
             prior = prior if prior.ndim == 3 else prior[..., None]
         else:
             prior = warped
         if cfg.prior_floor > 0:
-            prior = prior * (1.0 - c * cfg.prior_floor) + cfg.prior_floor
-        tau = 1.0
-        local = (local + tau * prior) / (channel_sum(local) + tau)[..., None]
-        logits = cfg.prior_weight * np.log(prior + _EPS) + cfg.grid_weight * np.log(local + _EPS)
+            self._floor(prior)
+        local = (local + cfg.grid_pseudo * prior) / (channel_sum(local) + cfg.grid_pseudo)[..., None]
+        logits = cfg.prior_weight * np.log(prior + _EPS)
+        rest = logits.copy()
+        logits += cfg.grid_weight * np.log(local + _EPS)
         idx = quantize_lab(lab, cfg.color_bins)
         llrs = {}
         for k, oid in enumerate(self._ids, start=1):
@@ -198,13 +223,83 @@ class BgridTracker:
             llrs[oid] = o.llr[idx]
             if o.lost:
                 logits[..., k] = logits[..., 0] + 2.0 * (llrs[oid] - cfg.reacquire_llr)
+                rest[..., k] = rest[..., 0] + 2.0 * (llrs[oid] - cfg.reacquire_llr)
             else:
                 logits[..., k] += cfg.color_weight * llrs[oid]
-        logits -= channel_max(logits)[..., None]
-        post = np.exp(logits)
-        post /= channel_sum(post)[..., None]
+                rest[..., k] += cfg.color_weight * llrs[oid]
+        post = _softmax(logits)
         self._track_losses(post, llrs)
+        self._parts = (rest, prior, grid)
         return post
+
+    def _slice_full(self, image: np.ndarray, post: np.ndarray) -> np.ndarray:
+        """Full-resolution object probabilities (HxWxK): the fusion redone at every full-resolution
+        pixel with the grid sliced at its own colour, so boundaries follow the image's edges."""
+        cfg = self.config
+        assert self._parts is not None and self._grid is not None and self._full_size is not None
+        rest, prior, grid = self._parts
+        h, w = self._full_size
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+        c = post.shape[2]
+        if cfg.smooth_slice:
+            if self._full_slicer is None:
+                self._full_slicer = self._grid.smooth_slicer(h, w)
+            local = self._full_slicer(grid, lab).reshape(h, w, c)
+        else:
+            if self._full_pos is None:
+                self._full_pos = self._grid.positions(h, w)
+            cells = (self._full_pos + self._grid.colours(lab)).ravel()
+            local = self._grid.slice(grid, cells).reshape(h, w, c)
+        prior_up = _resize(prior, (w, h))
+        local = (local + cfg.grid_pseudo * prior_up) / (channel_sum(local) + cfg.grid_pseudo)[..., None]
+        logits = _resize(rest, (w, h)) + cfg.grid_weight * np.log(local + _EPS)
+        full = _softmax(logits)[..., 1:]
+        allowed = _resize(post[..., 1:], (w, h)) > 0.01
+        return np.ascontiguousarray(full * allowed)
+
+    def _floor(self, prior: np.ndarray) -> None:
+        """Give each class at least ``prior_floor`` where it may be (the flow can be wrong): the
+        background everywhere, an object within ``search_radius`` of its size around its prior."""
+        cfg = self.config
+        c = prior.shape[2]
+        floor = cfg.prior_floor
+        prior *= 1.0 - c * floor
+        prior[..., 0] += floor
+        for k, oid in enumerate(self._ids, start=1):
+            o = self._objects[oid]
+            r = max(1, int(round(cfg.search_radius * np.sqrt(max(o.area, o.ref_area * 0.25)))))
+            core = (prior[..., k] > 0.3).astype(np.uint8)
+            near = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1)))
+            prior[..., k] += floor * near.astype(np.float32) + _EPS * (1 - near)
+
+    def _object_motion(self, warped: np.ndarray, flow: np.ndarray) -> None:
+        """Follow the camera and each object by the median flow over its confident pixels.
+
+        The accumulated displacements place the memory frames; with ``rigid_mix`` each object
+        channel is also pulled partly by its own median motion, which the flow's smoothing
+        across the object's edges does not bias.
+        """
+        a = self.config.rigid_mix
+        assert self._prob is not None
+        fx, fy = flow[::2, ::2, 0], flow[::2, ::2, 1]
+        bg = warped[::2, ::2, 0] > 0.9
+        if self.config.memory_camera and int(bg.sum()) >= 16:
+            self._pos[0] = (self._pos[0][0] - float(np.median(fy[bg])),
+                            self._pos[0][1] - float(np.median(fx[bg])))
+        for k, oid in enumerate(self._ids, start=1):
+            core = warped[::2, ::2, k] > 0.9
+            if int(core.sum()) < 8:
+                continue
+            dx, dy = float(np.median(fx[core])), float(np.median(fy[core]))
+            y0, x0 = self._pos.get(oid, (0.0, 0.0))
+            self._pos[oid] = (y0 - dy, x0 - dx)
+            if a > 0:
+                assert self._grid_xy is not None
+                gx, gy = self._grid_xy
+                wx = gx + (1.0 - a) * flow[..., 0] + a * dx
+                wy = gy + (1.0 - a) * flow[..., 1] + a * dy
+                warped[..., k] = cv2.remap(self._prob[..., k], wx, wy, cv2.INTER_LINEAR,
+                                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
     def _track_losses(self, post: np.ndarray, llrs: dict[int, np.ndarray]) -> None:
         cfg = self.config
@@ -217,7 +312,7 @@ class BgridTracker:
                 if ok:
                     fg = _largest_component(fg)
                     area = float(fg.sum())
-                    ok = (area >= cfg.reacquire_fraction * o.ref_area
+                    ok = (cfg.reacquire_fraction * o.ref_area <= area <= o.ref_area / cfg.reacquire_fraction
                           and float(llrs[oid][fg].mean()) >= cfg.reacquire_llr)
                 if ok:
                     o.lost = False
@@ -247,9 +342,17 @@ class BgridTracker:
             else:
                 post[..., self._ids.index(oid) + 1] = m
             area = max(1.0, float(m.sum()))
+            self._pos.setdefault(oid, (0.0, 0.0))
             self._objects[oid] = _Object(colour_llr(idx, m > 0.5, cfg.color_bins), area, area)
         post[..., 0] = np.clip(1.0 - channel_sum(post[..., 1:]), 0.0, 1.0)
         return np.ascontiguousarray(post, dtype=np.float32)
+
+    def _places(self, prob: np.ndarray) -> dict[int, tuple[float, float]]:
+        """Where the camera and every object are: accumulated displacements or centroids."""
+        places = dict(self._pos)
+        if self.config.centroid_places:
+            places.update(centroids(prob, self._ids))
+        return places
 
     def _remember(self, lab: np.ndarray) -> None:
         """Store the current frame in the recent memory every few frames when it is confident."""
@@ -267,16 +370,18 @@ class BgridTracker:
             sel = owner == k
             if not sel.any() or float(best[sel].mean()) < cfg.memory_confidence:
                 return
-        self._memory.add_recent(make_frame(self._grid, lab, p, self._ids, cfg.memory_stride))
+        self._memory.add_recent(make_frame(self._grid, lab, p, self._ids, cfg.memory_stride, self._places(p)))
         self._since_memory = 0
 
     # -- outputs ----------------------------------------------------------------------------
     def _labels(self, q_full: np.ndarray) -> np.ndarray:
+        """Argmax of background (1 - the clipped object sum) and the clipped objects."""
         ids = np.array([0, *self._ids], dtype=np.uint8)
+        obj = np.clip(q_full, 0.0, 1.0)
         if len(self._ids) == 1:
-            return np.where(q_full[..., 0] > 0.5, ids[1], 0).astype(np.uint8)
-        bg = 1.0 - channel_sum(q_full)[..., None]
-        return ids[np.argmax(np.concatenate([bg, q_full], axis=2), axis=2)]
+            return np.where(obj[..., 0] > 0.5, ids[1], 0).astype(np.uint8)
+        bg = np.clip(1.0 - channel_sum(obj), 0.0, 1.0)[..., None]
+        return ids[np.argmax(np.concatenate([bg, obj], axis=2), axis=2)]
 
     def _sharpen(self, q_small: np.ndarray) -> np.ndarray:
         obj = np.clip(q_small, 0.0, 1.0)
@@ -286,6 +391,18 @@ class BgridTracker:
             p = p ** self.config.sharpen
         p /= np.maximum(channel_sum(p), 1e-6)[..., None]
         return p.astype(np.float32)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - channel_max(logits)[..., None]
+    p = np.exp(logits)
+    p /= channel_sum(p)[..., None]
+    return p
+
+
+def _resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    out = cv2.resize(x, size, interpolation=cv2.INTER_LINEAR)
+    return out if out.ndim == x.ndim else out[..., None]
 
 
 def _largest_component(fg: np.ndarray) -> np.ndarray:
