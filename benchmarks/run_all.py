@@ -3,8 +3,9 @@
     python benchmarks/run_all.py [--only NAME,...] [--no-readme]
 
 Each benchmark is a script in this folder that prints a markdown table with ``--markdown``; this
-runner calls them one after another (so they do not compete for the CPU), collects the tables and
-replaces the text between ``<!-- results:start -->`` and ``<!-- results:end -->`` in README.md.
+runner calls them one after another (so they do not compete for the CPU), keeps each one's tables
+in ``benchmarks/results/<name>.md`` and rebuilds the text between ``<!-- results:start -->`` and
+``<!-- results:end -->`` in README.md from those files (``--only`` re-runs some, keeps the rest).
 Benchmarks that need ``../shared/data`` say so and are skipped when it is absent.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
+RESULTS = HERE / "results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 # (name, title, arguments after the script path)
@@ -59,12 +61,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=3600, help="seconds allowed per benchmark")
     ns = ap.parse_args()
     only = set(ns.only.split(",")) if ns.only else None
-    sections = [
-        f"Measured on {os.cpu_count()} CPU cores ({_cpu()}), Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d')}, by `python benchmarks/run_all.py` (`make bench`).",
-    ]
+    RESULTS.mkdir(exist_ok=True)
     failed = 0
-    for name, title, args in BENCHMARKS:
+    for name, _title, args in BENCHMARKS:
         if only and name not in only:
             continue
         if not (HERE / f"{name}.py").exists():
@@ -76,16 +75,26 @@ def main() -> int:
             print(f"   {name} failed (exit {rc})", file=sys.stderr)
             continue
         print(out)
-        sections.append(f"### {title}\n\n{out}")
+        stamp = (f"<sub>{os.cpu_count()} CPU cores ({_cpu()}), Python {platform.python_version()}, "
+                 f"{time.strftime('%Y-%m-%d')}, {secs:.0f} s</sub>")
+        (RESULTS / f"{name}.md").write_text(f"{out}\n\n{stamp}\n")
         print(f"   {name}: {secs:.0f} s", file=sys.stderr)
-    if not ns.no_readme and not only:
+    if not ns.no_readme:
+        sections = [
+            "Figures from `python benchmarks/run_all.py` (`make bench`) on the development machine; "
+            "each script in `benchmarks/` also runs alone and explains its method in its docstring."
+        ]
+        for name, title, _ in BENCHMARKS:
+            f = RESULTS / f"{name}.md"
+            if f.exists():
+                sections.append(f"### {title}\n\n{f.read_text().strip()}")
         text = README.read_text()
         if START in text and END in text:
             head, rest = text.split(START, 1)
             _, tail = rest.split(END, 1)
             body = "\n\n".join(sections)
             README.write_text(f"{head}{START}\n## Results\n\n{body}\n{END}{tail}")
-            print(f"README.md results updated ({len(sections) - 1} tables)", file=sys.stderr)
+            print(f"README.md results rebuilt ({len(sections) - 1} tables)", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -186,3 +186,7 @@ def test_presets():
     assert get_bgrid_preset("fast").work_width < get_bgrid_preset("default").work_width
     with pytest.raises(InputError, match="choose from"):
         get_bgrid_preset("nope")
+    with pytest.raises(InputError, match="flow preset"):
+        BgridConfig(flow_preset="slow")
+    with pytest.raises(InputError, match="work_width"):
+        BgridConfig(work_width=2)
