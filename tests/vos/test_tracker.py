@@ -143,3 +143,19 @@ def test_step_errors(scene_factory):
         tracker.step(img[:-2])
     with pytest.raises(InputError, match="RGB"):
         tracker.step(img[..., 0])
+
+
+def test_appearance_memory_has_a_fixed_size(scene_factory):
+    from dataclasses import replace
+
+    from vidseg.vos import get_preset
+
+    cfg = replace(get_preset("fast"), memory_size=3, memory_every=2)
+    scene = scene_factory("translate", 24)
+    tracker = VideoObjectTracker(cfg)
+    for t in range(scene.n_frames):
+        img, gt = scene.render(t)
+        tracker.step(img, gt if t == 0 else None)
+    obj = tracker._objects[1]
+    assert len(obj.memory) == 3  # the given model + the 2 most recent confident ones
+    assert len(obj.recent_samples) == 2

@@ -12,6 +12,7 @@ import numpy as np
 from vidseg.cli.common import echo, force_option, progress, quiet_option
 from vidseg.errors import DecodeError, InputError, OutputError
 from vidseg.io.source import VideoReader
+from vidseg.vos.engines import engine_names
 
 
 def _parse_fps(value: str | None) -> Fraction | None:
@@ -46,8 +47,10 @@ def _parse_fps(value: str | None) -> Fraction | None:
 @click.option("--frame", "frame", type=int, default=None, metavar="N",
               help="Frame index a single MASK, --box or --click belongs to (default 0). Not used with "
                    "a mask folder.")
-@click.option("-p", "--preset", type=click.Choice(["fast", "default", "accurate"]), default="default",
-              show_default=True, help="Speed/accuracy trade-off of the tracker (see the README table).")
+@click.option("-p", "--preset", type=click.Choice(engine_names()), default="default",
+              show_default=True, help="Speed/accuracy trade-off of the tracker (see the README table): "
+                                      "fast for live video, default, accurate; the flow-* presets "
+                                      "run the alternative flow-and-colour engine.")
 @click.option("--overlay", "overlay", default=None, metavar="FILE.mp4",
               help="Also write an overlay video (coloured masks and contours) at the source's timestamps, "
                    "with its audio.")
@@ -89,7 +92,7 @@ def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], cli
     from vidseg.io.overlay import draw_overlay
     from vidseg.io.reader import open_video
     from vidseg.io.writers import MaskFolderWriter, MaskVideoWriter, OverlayVideoWriter, RleWriter
-    from vidseg.vos import TrackingSession, get_preset, load_prompts
+    from vidseg.vos import TrackingSession, load_prompts
 
     say = echo(quiet)
     frame_rate = _parse_fps(fps)
@@ -105,7 +108,6 @@ def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], cli
     if Path(output).is_dir() and any(Path(output).iterdir()) and not force:
         raise OutputError("folder exists and is not empty (use --force to overwrite)", output)
 
-    config = get_preset(preset)
     with open_video(video, fps=frame_rate) as reader:
         info = reader.info
         n = len(reader)
@@ -116,7 +118,7 @@ def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], cli
                                    warn=lambda msg: click.echo(f"vidseg: warning: {msg}", err=True))
         else:
             prompts = _prompts_from_clicks(reader, frame or 0, boxes, clicks, neg_clicks)
-        session = TrackingSession(reader, config)
+        session = TrackingSession(reader, preset)
         for index in sorted(prompts):
             session.add_mask(index, prompts[index])
         broken: DecodeError | None = None

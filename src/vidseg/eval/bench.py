@@ -55,20 +55,21 @@ class CopyFirstMask:
 
 
 def engine_names() -> list[str]:
-    """``copy`` and the tracker presets."""
-    from vidseg.vos import PRESETS
+    """``copy`` and the tracking engines (see :mod:`vidseg.vos.engines`)."""
+    from vidseg.vos.engines import engine_names as tracker_names
 
-    return ["copy", *PRESETS]
+    return ["copy", *tracker_names()]
 
 
 def make_engine_factory(name: str) -> EngineFactory:
-    """A factory for the engine called ``name`` (``copy`` or a tracker preset)."""
+    """A factory for the engine called ``name`` (``copy`` or a tracking engine's name)."""
     if name == "copy":
         return CopyFirstMask
-    from vidseg.vos import VideoObjectTracker, get_preset
+    from vidseg.vos.engines import ENGINES, make_tracker
 
-    config = get_preset(name)  # raises InputError naming the choices
-    return lambda: VideoObjectTracker(config)
+    if name not in ENGINES:
+        raise InputError(f"unknown tracker preset {name!r} (choose from {', '.join(engine_names())})")
+    return lambda: make_tracker(name)
 
 
 @dataclass

@@ -38,28 +38,32 @@ def _expand(x: np.ndarray) -> np.ndarray:
 class PixelClassifier:
     """One-vs-rest logistic regression on :func:`pixel_features`."""
 
-    def __init__(self, l2: float = 1.0, iterations: int = 8, samples: int = 3000, seed: int = 0) -> None:
+    def __init__(self, l2: float = 1.0, iterations: int = 6, samples: int = 1000, seed: int = 0,
+                 warm_iterations: int = 2) -> None:
         self.l2 = l2
         self.iterations = iterations
+        self.warm_iterations = warm_iterations
         self.samples = samples
         self._rng = np.random.default_rng(seed)
         self._mean: np.ndarray | None = None
         self._scale: np.ndarray | None = None
+        self._w_std: np.ndarray | None = None  # weights on the standardised features
         self._quad: np.ndarray | None = None  # D x D, so that logit = x A x + b x + c
         self._lin: np.ndarray | None = None
         self._bias = 0.0
 
-    def sample(self, feats: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Training pixels of one frame: ``(features N x D, labels N)``, at most ``samples`` per class
-        drawn with probability ``weight``; ``None`` if the frame lacks a class."""
+    def sample(self, feats: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
+               limit: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """Training pixels of one frame: ``(features N x D, labels N)``, at most ``limit`` (default
+        ``samples``) per class drawn with probability ``weight``; ``None`` if a class is missing."""
         x = feats.reshape(-1, feats.shape[2])
         y = target.ravel() > 0.5
         wt = np.ones(y.shape, np.float32) if weight is None else weight.ravel()
         pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
         if pos.size == 0 or neg.size == 0:
             return None
-        pick = np.concatenate([self._sample(pos, wt), self._sample(neg, wt)])
+        n = self.samples if limit is None else limit
+        pick = np.concatenate([self._sample(pos, wt, n), self._sample(neg, wt, n)])
         return x[pick].copy(), y[pick]
 
     def fit(self, feats: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None) -> None:
@@ -70,26 +74,33 @@ class PixelClassifier:
             return
         self.fit_samples([s])
 
-    def fit_samples(self, sets: list[tuple[np.ndarray, np.ndarray]], first_weight: float = 1.0) -> None:
+    def fit_samples(self, sets: list[tuple[np.ndarray, np.ndarray]], first_weight: float = 1.0,
+                    *, warm: bool = False) -> None:
         """Learn from several frames' samples (see :meth:`sample`); the first set weighs
-        ``first_weight`` times the others."""
+        ``first_weight`` times the others. ``warm`` refines the current model (keeping its
+        feature scaling) with ``warm_iterations`` Newton steps instead of starting over."""
         x = np.concatenate([s[0] for s in sets]).astype(np.float64)
         y = np.concatenate([s[1] for s in sets]).astype(np.float64)
         fw = np.concatenate([np.full(len(s[1]), first_weight if i == 0 else 1.0) for i, s in enumerate(sets)])
         xs = _expand(x)
-        self._mean = xs.mean(axis=0)
-        self._scale = xs.std(axis=0) + 1e-3
+        warm = warm and self._w_std is not None and self._mean is not None
+        if not warm:
+            self._mean = xs.mean(axis=0)
+            self._scale = xs.std(axis=0) + 1e-3
+        assert self._mean is not None and self._scale is not None
         xs = np.hstack([(xs - self._mean) / self._scale, np.ones((xs.shape[0], 1))])
         # balance the classes
         sw = np.where(y > 0, 0.5 / max(1, (y > 0).sum()), 0.5 / max(1, (y == 0).sum())) * xs.shape[0] * fw
-        w = np.zeros(xs.shape[1])
+        w = self._w_std.copy() if warm and self._w_std is not None else np.zeros(xs.shape[1])
         reg = self.l2 * np.eye(xs.shape[1])
         reg[-1, -1] = 1e-6
-        for _ in range(self.iterations):
-            p = 1.0 / (1.0 + np.exp(-np.clip(xs @ w, -30, 30)))
-            grad = xs.T @ (sw * (p - y)) + reg @ w
-            hess = (xs * (sw * p * (1 - p))[:, None]).T @ xs + reg
+        # einsum, not BLAS: OpenBLAS threads spin badly on a busy 2-core machine (10x slower here)
+        for _ in range(self.warm_iterations if warm else self.iterations):
+            p = 1.0 / (1.0 + np.exp(-np.clip(np.einsum("ni,i->n", xs, w), -30, 30)))
+            grad = np.einsum("ni,n->i", xs, sw * (p - y)) + reg @ w
+            hess = np.einsum("ni,nj->ij", xs * (sw * p * (1 - p))[:, None], xs) + reg
             w -= np.linalg.solve(hess, grad)
+        self._w_std = w
         d = x.shape[1]
         coef = w[:-1] / self._scale
         self._lin = coef[:d].astype(np.float32)
@@ -100,12 +111,12 @@ class PixelClassifier:
         self._quad = quad.astype(np.float32)
         self._bias = float(w[-1] - (self._mean / self._scale) @ w[:-1])
 
-    def _sample(self, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        if index.size <= self.samples:
+    def _sample(self, index: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
+        if index.size <= n:
             return index
         p = weight[index].astype(np.float64)
         p = p / p.sum() if p.sum() > 0 else None
-        return self._rng.choice(index, self.samples, replace=False, p=p)
+        return self._rng.choice(index, n, replace=False, p=p)
 
     @property
     def trained(self) -> bool:
@@ -117,5 +128,5 @@ class PixelClassifier:
         if self._quad is None or self._lin is None:
             return np.zeros((h, w), np.float32)
         x = feats.reshape(-1, d)
-        z = ((x @ self._quad + self._lin) * x) @ np.ones(d, np.float32) + self._bias
+        z = np.einsum("ni,ni->n", np.einsum("ni,ij->nj", x, self._quad) + self._lin, x) + self._bias
         return np.clip(z, -LOGIT_CLIP, LOGIT_CLIP).reshape(h, w)

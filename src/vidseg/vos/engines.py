@@ -69,5 +69,5 @@ def make_tracker(name: str) -> Tracker:
     try:
         factory = ENGINES[name]
     except KeyError:
-        raise InputError(f"unknown tracker {name!r} (choose from {', '.join(ENGINES)})") from None
+        raise InputError(f"unknown tracker preset {name!r} (choose from {', '.join(ENGINES)})") from None
     return factory()

@@ -1,13 +1,17 @@
-"""The propagation engine: a Cutie-like stepping tracker on classical computer vision.
+"""The propagation engine: a Cutie-like stepping tracker on classical CV and online learning.
 
 Each frame, at a reduced working resolution: the previous soft per-object probabilities are
-pulled along backward DIS optical flow (trusted less where the forward-backward check fails),
-blurred a little, and fused in log-odds with each object's colour likelihood ratio from its
-appearance memory (the given frame plus confident recent frames); a softmax over background and
-objects gives the new probabilities. A fast guided filter then snaps them to the image edges at
-full resolution, and the argmax gives one label per pixel. An object whose area collapses is
-marked lost: it is searched for over the whole frame by appearance alone and comes back only
-with a strong, large enough match, so it is not hallucinated while hidden.
+pulled along backward DIS optical flow (blurred where the forward-backward check fails); a
+bilateral grid over (position, Lab colour) transfers the previous frame's labels to nearby pixels
+of similar colour; each object's appearance memory (a colour histogram ratio and a logistic
+regression on multi-scale colour context, both learnt from the given mask and refreshed from a
+few confident frames) scores every pixel. These are fused in log-odds and a softmax over
+background and objects gives the new probabilities; appearance may only add pixels within a
+search window around where the flow expects the object. The probabilities are upsampled to full
+resolution (optionally through a fast guided filter) and the argmax gives one label per pixel.
+An object whose area collapses is marked lost: it is searched for over the whole frame by
+appearance alone and comes back only with a strong, large enough match, so it is not
+hallucinated while hidden.
 """
 
 from __future__ import annotations
@@ -289,7 +293,7 @@ class VideoObjectTracker:
                 self._ids.append(oid)
                 self._objects[oid] = _Object(
                     ColourMemory(cfg.color_bins, cfg.memory_size, cfg.memory_weight, cfg.local_bg_weight),
-                    PixelClassifier(), ref_area=1.0, area=0.0)
+                    PixelClassifier(samples=cfg.classifier_samples), ref_area=1.0, area=0.0)
             o = self._objects[oid]
             o.memory.set_given(*colour_counts(idx, m, cfg.color_bins, cfg.band_width))
             o.recent_samples = deque(maxlen=max(1, cfg.memory_size - 1))
@@ -325,7 +329,7 @@ class VideoObjectTracker:
         p /= np.maximum(channel_sum(p)[..., None], 1e-6)
         return p.astype(np.float32)
 
-    def _samples(self, o: _Object, feats: np.ndarray | None, prob: np.ndarray
+    def _samples(self, o: _Object, feats: np.ndarray | None, prob: np.ndarray, limit: int | None = None
                  ) -> tuple[np.ndarray, np.ndarray] | None:
         """Classifier training pixels of an object from its probability map; the local
         background band is sampled more."""
@@ -334,7 +338,7 @@ class VideoObjectTracker:
         fm = cv2.resize(prob, (feats.shape[1], feats.shape[0]), interpolation=cv2.INTER_AREA)
         fg = fm > 0.5
         ring = band(fg, max(1, int(round(self.config.band_width * object_size(float(fg.sum()))))))
-        return o.classifier.sample(feats, fm, 1.0 + 3.0 * ring)
+        return o.classifier.sample(feats, fm, 1.0 + 3.0 * ring, limit)
 
     def _remember(self, idx: np.ndarray, feats: np.ndarray | None) -> None:
         """Store confident frames in each object's fixed-size memory and follow slow area changes."""
@@ -356,11 +360,11 @@ class VideoObjectTracker:
             if self._t - o.last_memory >= cfg.memory_every and cfg.memory_size > 1:
                 o.memory.add(*colour_counts(idx, p, cfg.color_bins, cfg.band_width))
                 o.last_memory = self._t
-                recent = self._samples(o, feats, p)
+                recent = self._samples(o, feats, p, cfg.classifier_recent_samples)
                 if recent is not None and o.given_samples is not None:
                     o.recent_samples.append(recent)
                     o.classifier.fit_samples([o.given_samples, *o.recent_samples],
-                                             first_weight=cfg.memory_given_weight)
+                                             first_weight=cfg.memory_given_weight, warm=True)
 
 
 def _largest_component(fg: np.ndarray) -> np.ndarray:

@@ -56,7 +56,7 @@ def mean_j(gts, preds, obj, frames=None):
 
 
 @pytest.mark.parametrize("kind", ["translate", "rotate_scale"])
-@pytest.mark.parametrize("preset", ["fast", "default"])
+@pytest.mark.parametrize("preset", ["fast", "default", "accurate"])
 def test_follows_moving_object(kind, preset):
     sc = scene(kind)
     gts, preds = run(sc, preset)
@@ -190,3 +190,7 @@ def test_presets():
         BgridConfig(flow_preset="slow")
     with pytest.raises(InputError, match="work_width"):
         BgridConfig(work_width=2)
+    with pytest.raises(InputError, match="camera model"):
+        BgridConfig(camera_model="zoom")
+    with pytest.raises(InputError, match="camera_share"):
+        BgridConfig(camera_share=1.5)

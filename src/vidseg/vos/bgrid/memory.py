@@ -3,7 +3,8 @@
 Each stored frame keeps a subsample of its pixels (position, colour cell, soft labels). When it
 is splatted, the pixels of each object are moved by that object's displacement since then, and
 optionally the background pixels by the camera's (followed by the tracker as an accumulated
-median flow), so the given frame's appearance lands where the object is now.
+homography, or median flow), so the given frame's appearance lands where the object is now. All
+frames are splatted in one pass: the grid is large next to the points.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class MemoryFrame:
     probs: np.ndarray  # N x (len(ids)+1) soft labels
     owner: np.ndarray  # N: argmax channel of each pixel
     places: dict[int, tuple[float, float]]  # accumulated (y, x) displacements then; 0 = camera
+    camera: np.ndarray | None = None  # 3x3 map from this frame's pixels to the reference frame's
 
 
 def centroids(prob: np.ndarray, ids: list[int], min_mass: float = 4.0) -> dict[int, tuple[float, float]]:
@@ -44,7 +46,7 @@ def centroids(prob: np.ndarray, ids: list[int], min_mass: float = 4.0) -> dict[i
 
 
 def make_frame(grid: LabGrid, lab: np.ndarray, prob: np.ndarray, ids: list[int], stride: int,
-               places: dict[int, tuple[float, float]]) -> MemoryFrame:
+               places: dict[int, tuple[float, float]], camera: np.ndarray | None = None) -> MemoryFrame:
     """A memory frame from a working-resolution Lab frame and its (K+1)-channel probabilities."""
     s = max(1, int(stride))
     sub = prob[::s, ::s]
@@ -54,7 +56,8 @@ def make_frame(grid: LabGrid, lab: np.ndarray, prob: np.ndarray, ids: list[int],
         ys=(ys.ravel() * s).astype(np.int32), xs=(xs.ravel() * s).astype(np.int32),
         colours=grid.colours(lab[::s, ::s]).ravel().astype(np.int32), ids=list(ids),
         probs=np.ascontiguousarray(sub.reshape(h * w, -1), dtype=np.float32) * float(s * s),
-        owner=np.argmax(sub, axis=2).ravel(), places=places)
+        owner=np.argmax(sub, axis=2).ravel(), places=places,
+        camera=None if camera is None else camera.copy())
 
 
 class FrameMemory:
@@ -78,23 +81,28 @@ class FrameMemory:
 
     def splat(self, grid: LabGrid, values: np.ndarray, ids: list[int],
               now: dict[int, tuple[float, float]], camera: tuple[float, float],
-              given_weight: float, recent_weight: float, shift_background: bool = False) -> None:
+              given_weight: float, recent_weight: float, shift_background: bool = False,
+              camera_now: np.ndarray | None = None, camera_share: float = 1.0) -> None:
         """Add every stored frame to ``values`` (C x size), each object moved by its displacement
         since then (``now[id]`` minus the frame's), the background by the camera's if
-        ``shift_background`` (else it stays where it was)."""
+        ``shift_background`` (else it stays where it was): by the camera's homography when both
+        the frame and ``camera_now`` (3x3, current pixels -> reference) have one; only
+        ``camera_share`` of the background's weight is moved, the rest stays in place."""
+        points: list[tuple[np.ndarray, np.ndarray]] = []
         for frames, wt in ((self.given, given_weight), (self.recent, recent_weight)):
             if wt <= 0:
                 continue
             for f in frames:
-                _splat_frame(grid, values, f, ids, now, camera, wt, shift_background)
+                _splat_frame(grid, points, f, ids, now, camera, wt, shift_background, camera_now,
+                             camera_share)
+        if points:  # one splat for all: the grid is large next to the points
+            grid.splat(np.concatenate([c for c, _ in points]), np.concatenate([v for _, v in points]), values)
 
 
-def _splat_frame(grid: LabGrid, values: np.ndarray, f: MemoryFrame, ids: list[int],
+def _splat_frame(grid: LabGrid, values: list[tuple[np.ndarray, np.ndarray]], f: MemoryFrame, ids: list[int],
                  now: dict[int, tuple[float, float]], camera: tuple[float, float], weight: float,
-                 shift_background: bool) -> None:
-    cy, cx = f.places.get(0, (0.0, 0.0)) if shift_background else camera
-    ys = f.ys + int(round(camera[0] - cy))
-    xs = f.xs + int(round(camera[1] - cx))
+                 shift_background: bool, camera_now: np.ndarray | None, camera_share: float) -> None:
+    ys, xs = f.ys.copy(), f.xs.copy()
     vals = np.zeros((f.probs.shape[0], len(ids) + 1), np.float32)
     vals[:, 0] = f.probs[:, 0]
     for j, oid in enumerate(f.ids, start=1):
@@ -105,10 +113,44 @@ def _splat_frame(grid: LabGrid, values: np.ndarray, f: MemoryFrame, ids: list[in
             sel = f.owner == j
             ys[sel] = f.ys[sel] + int(round(now[oid][0] - f.places[oid][0]))
             xs[sel] = f.xs[sel] + int(round(now[oid][1] - f.places[oid][1]))
-    inside = (ys >= 0) & (ys < grid.height) & (xs >= 0) & (xs < grid.width)
-    if not inside.all():
-        ys, xs, vals = ys[inside], xs[inside], vals[inside]
-        cols = f.colours[inside]
+    share = camera_share if shift_background else 0.0
+    if share > 0:
+        bg = f.owner == 0
+        if camera_now is not None and f.camera is not None:
+            by, bx = _transform(np.linalg.inv(camera_now) @ f.camera, f.ys[bg], f.xs[bg])
+        else:
+            cy, cx = f.places.get(0, (0.0, 0.0))
+            by = f.ys[bg] + int(round(camera[0] - cy))
+            bx = f.xs[bg] + int(round(camera[1] - cx))
+        _splat_points(grid, values, by, bx, f.colours[bg], vals[bg], weight * share)
+        if share < 1:  # the rest of the background stays where it was (it moves with the view)
+            _splat_points(grid, values, ys, xs, f.colours, vals, weight, bg, 1.0 - share)
+            return
+        keep = ~bg
+        ys, xs, cols, vals = ys[keep], xs[keep], f.colours[keep], vals[keep]
     else:
         cols = f.colours
-    grid.splat(grid.cells_at(ys, xs, cols), vals, values, weight)
+    _splat_points(grid, values, ys, xs, cols, vals, weight)
+
+
+def _splat_points(grid: LabGrid, values: list[tuple[np.ndarray, np.ndarray]], ys: np.ndarray, xs: np.ndarray, cols: np.ndarray,
+                  vals: np.ndarray, weight: float, damp: np.ndarray | None = None, factor: float = 1.0) -> None:
+    """Collect the cells and weighted values of the points inside the grid; those selected by
+    ``damp`` get ``factor`` of the weight."""
+    scale = np.float32(weight) if damp is None else np.where(damp, np.float32(weight * factor),
+                                                             np.float32(weight))[:, None]
+    vals = vals * scale
+    inside = (ys >= 0) & (ys < grid.height) & (xs >= 0) & (xs < grid.width)
+    if not inside.all():
+        ys, xs, vals, cols = ys[inside], xs[inside], vals[inside], cols[inside]
+    values.append((grid.cells_at(ys, xs, cols), vals))
+
+
+def _transform(m: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer pixel positions ``(ys, xs)`` mapped by the 3x3 homography ``m``."""
+    x, y = xs.astype(np.float32), ys.astype(np.float32)
+    d = m[2, 0] * x + m[2, 1] * y + m[2, 2]
+    d = np.where(np.abs(d) < 1e-6, 1e-6, d)
+    nx = (m[0, 0] * x + m[0, 1] * y + m[0, 2]) / d
+    ny = (m[1, 0] * x + m[1, 1] * y + m[1, 2]) / d
+    return np.rint(ny).astype(np.int32), np.rint(nx).astype(np.int32)

@@ -3,20 +3,26 @@
 Each frame, at a reduced working resolution:
 
 1. the previous soft labels are pulled onto the current frame along backward DIS optical flow;
-   each object's channel moves by the median flow over its confident pixels (``rigid_mix``),
-   which the flow's smoothing across the object's edges does not drag onto the background;
-2. the warped labels, with the previous frame's colours warped the same way, and a fixed-size
-   memory (the given frames plus a few confident recent ones, each object moved to where it is
-   now) are splatted into a bilateral grid over (y, x, L, a, b), blurred and sliced at the
-   current pixels: a local classifier by position AND colour (Maerki et al., CVPR 2016);
+   each object's channel moves by its own rotation, scale and shift fitted with RANSAC to the
+   flow over its confident pixels (``rigid_mix``, ``object_affine``), which the flow's smoothing
+   across the object's edges does not drag onto the background; the camera's motion is fitted the
+   same way to the background's flow and accumulated;
+2. a fixed-size memory (the given frames plus a few confident recent ones: each object moved to
+   where it is now, the background partly moved by the camera's motion and partly left in place)
+   and, with a small weight, the warped previous labels are splatted into a bilateral grid over
+   (y, x, L, a, b), blurred and sliced at the current pixels: a local classifier by position AND
+   colour (Maerki et al., CVPR 2016). The previous frame's own labels get little weight: they
+   reinforce any drift, while the memory is placed by motion;
 3. the blurred warped prior (with a floor near each object, since the flow can be wrong), the
    local evidence and each object's global colour log-likelihood ratio from its given frame are
-   fused in log space; a softmax gives the per-object probabilities;
+   fused in log space; a softmax gives the per-object probabilities; small holes inside an object
+   are filled;
 4. a fast guided filter upsamples them to full resolution (or, with ``full_slice``, the fusion is
    redone at every full-resolution pixel), and the argmax with background gives the labels.
 
-An object whose area collapses is lost: it is searched for over the whole frame by colour alone
-and comes back only with a strong match of plausible size, so it is not hallucinated while hidden.
+An object whose area collapses is lost: it is searched for by colour alone near where it was last
+seen (that place followed with the camera, the search widening while it stays lost) and comes
+back only with a strong match of plausible size, so it is not hallucinated while hidden.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class _Object:
     ref_area: float  # area (working-resolution pixels) when given
     area: float
     lost: bool = False
+    seen: tuple[float, float] | None = None  # last confident centroid (x, y), first frame's pixels
+    lost_for: int = 0  # frames since it was lost
 
 
 class BgridTracker:
@@ -72,6 +80,7 @@ class BgridTracker:
         self._memory = FrameMemory(self.config.memory_given, self.config.memory_recent)
         self._since_memory = 0
         self._pos: dict[int, tuple[float, float]] = {0: (0.0, 0.0)}  # accumulated displacements
+        self._camera = np.eye(3)  # current working-resolution pixels -> the first frame's
         self._parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # for _slice_full
         self._full_pos: np.ndarray | None = None
         self._slicer: SmoothSlicer | None = None
@@ -128,7 +137,7 @@ class BgridTracker:
             self._prob = post
             assert self._grid is not None
             self._memory.add_given(make_frame(self._grid, lab, post, self._ids, self.config.memory_stride,
-                                             self._places(post)))
+                                             self._places(post), self._camera))
             self._since_memory = 0
         else:
             self._prob = self._sharpen(post[..., 1:] if self.config.feedback_raw else q_small)
@@ -189,15 +198,19 @@ class BgridTracker:
         warped = warped if warped.ndim == 3 else warped[..., None]
         self._object_motion(warped, flow)
         warped[..., 0] = np.clip(1.0 - channel_sum(warped[..., 1:]), 0.0, 1.0)
-        src_lab = cv2.remap(self._prev_lab, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
         c = warped.shape[2]
-        values = self._grid.splat(self._grid.cells(src_lab), warped.reshape(-1, c), weight=cfg.prev_weight)
+        if cfg.prev_weight > 0:
+            src_lab = cv2.remap(self._prev_lab, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+            values = self._grid.splat(self._grid.cells(src_lab), warped.reshape(-1, c), weight=cfg.prev_weight)
+        else:
+            values = np.zeros((c, self._grid.size), np.float32)
         if len(self._memory):
             now = self._places(warped) if cfg.centroid_places else {
                 oid: self._pos[oid] for oid in self._ids if oid in self._pos}
             now = {oid: v for oid, v in now.items() if oid in self._objects and not self._objects[oid].lost}
             self._memory.splat(self._grid, values, self._ids, now, self._pos[0],
-                               cfg.given_weight, cfg.recent_weight, cfg.memory_camera)
+                               cfg.given_weight, cfg.recent_weight, cfg.memory_camera,
+                               None if cfg.camera_model == "median" else self._camera, cfg.camera_share)
         grid = self._grid.blur(values)
         if cfg.smooth_slice:
             if self._slicer is None:
@@ -229,8 +242,34 @@ class BgridTracker:
                 rest[..., k] += cfg.color_weight * llrs[oid]
         post = _softmax(logits)
         self._track_losses(post, llrs)
+        if cfg.hole_fraction > 0:
+            self._fill_holes(post)
         self._parts = (rest, prior, grid)
         return post
+
+    def _fill_holes(self, post: np.ndarray) -> None:
+        """Give each object the small holes inside it (under ``hole_fraction`` of its area): a
+        pattern its colour models miss, not background seen through it."""
+        frac = self.config.hole_fraction
+        for k in range(1, post.shape[2]):
+            fg = (post[..., k] > 0.5).astype(np.uint8)
+            area = int(fg.sum())
+            if area < 16:
+                continue
+            n, lab, stats, _ = cv2.connectedComponentsWithStats(1 - fg, connectivity=4)
+            h, w = fg.shape
+            small = np.zeros(n, bool)
+            for i in range(1, n):
+                x, y, bw, bh, a = stats[i]
+                inner = x > 0 and y > 0 and x + bw < w and y + bh < h
+                small[i] = inner and a <= frac * area
+            if not small.any():
+                continue
+            hole = small[lab]
+            others = channel_sum(post[..., 1:]) - post[..., k]
+            hole &= others < 0.5
+            post[..., k] = np.where(hole, np.maximum(post[..., k], 1.0 - others), post[..., k])
+        post[..., 0] = np.clip(1.0 - channel_sum(post[..., 1:]), 0.0, 1.0)
 
     def _slice_full(self, image: np.ndarray, post: np.ndarray) -> np.ndarray:
         """Full-resolution object probabilities (HxWxK): the fusion redone at every full-resolution
@@ -286,6 +325,8 @@ class BgridTracker:
         if self.config.memory_camera and int(bg.sum()) >= 16:
             self._pos[0] = (self._pos[0][0] - float(np.median(fy[bg])),
                             self._pos[0][1] - float(np.median(fx[bg])))
+            if self.config.camera_model != "median":
+                self._camera = self._camera @ _camera_step(flow, warped[..., 0] > 0.9, self.config.camera_model)
         for k, oid in enumerate(self._ids, start=1):
             core = warped[::2, ::2, k] > 0.9
             if int(core.sum()) < 8:
@@ -296,10 +337,27 @@ class BgridTracker:
             if a > 0:
                 assert self._grid_xy is not None
                 gx, gy = self._grid_xy
-                wx = gx + (1.0 - a) * flow[..., 0] + a * dx
-                wy = gy + (1.0 - a) * flow[..., 1] + a * dy
+                m = self._object_affine(flow, core) if self.config.object_affine else None
+                if m is None:
+                    wx = gx + (1.0 - a) * flow[..., 0] + a * dx
+                    wy = gy + (1.0 - a) * flow[..., 1] + a * dy
+                else:
+                    wx = (1.0 - a) * (gx + flow[..., 0]) + a * (m[0, 0] * gx + m[0, 1] * gy + m[0, 2])
+                    wy = (1.0 - a) * (gy + flow[..., 1]) + a * (m[1, 0] * gx + m[1, 1] * gy + m[1, 2])
                 warped[..., k] = cv2.remap(self._prob[..., k], wx, wy, cv2.INTER_LINEAR,
                                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    @staticmethod
+    def _object_affine(flow: np.ndarray, core: np.ndarray) -> np.ndarray | None:
+        """The object's own rotation, scale and shift (2x3, current -> previous pixels), fitted
+        with RANSAC to the flow over its confident pixels (``core``, on a stride-2 grid)."""
+        ys, xs = np.nonzero(core)
+        if len(ys) < 12:
+            return None
+        src = np.stack([xs, ys], axis=1).astype(np.float32) * 2.0
+        dst = src + flow[::2, ::2][core]
+        m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
+        return None if m is None else np.asarray(m, np.float32)
 
     def _track_losses(self, post: np.ndarray, llrs: dict[int, np.ndarray]) -> None:
         cfg = self.config
@@ -308,6 +366,10 @@ class BgridTracker:
             fg = post[..., k] > 0.5
             area = float(fg.sum())
             if o.lost:
+                o.lost_for += 1
+                if cfg.reacquire_radius > 0 and o.seen is not None:
+                    fg &= self._near_last_seen(o)
+                    area = float(fg.sum())
                 ok = area >= cfg.reacquire_fraction * o.ref_area
                 if ok:
                     fg = _largest_component(fg)
@@ -321,9 +383,23 @@ class BgridTracker:
                     post[..., k] = 0.0
                     area = 0.0
             elif area < cfg.lost_fraction * o.ref_area:
-                o.lost = True
+                o.lost, o.lost_for = True, 0
+            elif area > 0:
+                ys, xs = np.nonzero(fg)
+                o.seen = _map_point(self._camera, float(xs.mean()), float(ys.mean()))
             o.area = area
         post[..., 0] = np.clip(1.0 - channel_sum(post[..., 1:]), 0.0, 1.0)
+
+    def _near_last_seen(self, o: _Object) -> np.ndarray:
+        """Where a lost object may come back: within ``reacquire_radius`` object sizes (growing by
+        ``reacquire_growth`` per frame lost) of where it was last seen, the camera's motion since
+        then followed."""
+        cfg = self.config
+        assert o.seen is not None and self._grid_xy is not None
+        x, y = _map_point(np.linalg.inv(self._camera), *o.seen)
+        r = np.sqrt(o.ref_area) * (cfg.reacquire_radius + cfg.reacquire_growth * o.lost_for)
+        gx, gy = self._grid_xy
+        return np.asarray((gx - x) ** 2 + (gy - y) ** 2 <= r * r)
 
     def _apply_mask(self, post: np.ndarray | None, mask: np.ndarray, given: list[int],
                     lab: np.ndarray) -> np.ndarray:
@@ -370,7 +446,8 @@ class BgridTracker:
             sel = owner == k
             if not sel.any() or float(best[sel].mean()) < cfg.memory_confidence:
                 return
-        self._memory.add_recent(make_frame(self._grid, lab, p, self._ids, cfg.memory_stride, self._places(p)))
+        self._memory.add_recent(make_frame(self._grid, lab, p, self._ids, cfg.memory_stride, self._places(p),
+                                           self._camera))
         self._since_memory = 0
 
     # -- outputs ----------------------------------------------------------------------------
@@ -391,6 +468,36 @@ class BgridTracker:
             p = p ** self.config.sharpen
         p /= np.maximum(channel_sum(p), 1e-6)[..., None]
         return p.astype(np.float32)
+
+
+def _camera_step(flow: np.ndarray, background: np.ndarray, model: str, step: int = 6) -> np.ndarray:
+    """The camera's motion from this frame to the previous one (3x3), fitted with RANSAC to the
+    backward flow over background pixels: the flow's own median translation if the fit fails."""
+    bg = background[::step, ::step]
+    ys, xs = np.nonzero(bg)
+    f = flow[::step, ::step][bg]
+    src = np.stack([xs, ys], axis=1).astype(np.float32) * step
+    dst = src + f
+    m = np.eye(3)
+    if len(src) >= 12:
+        if model == "homography":
+            fit, _ = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
+        else:
+            a, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
+            fit = None if a is None else np.vstack([a, [0.0, 0.0, 1.0]])
+        if fit is not None and np.isfinite(fit).all() and abs(fit[2, 2]) > 1e-6:
+            fit = fit / fit[2, 2]
+            if 0.5 <= abs(float(np.linalg.det(fit[:2, :2]))) <= 2.0:  # a camera step, not a failed fit
+                return np.asarray(fit, np.float64)
+    if len(f):
+        m[0, 2], m[1, 2] = float(np.median(f[:, 0])), float(np.median(f[:, 1]))
+    return m
+
+
+def _map_point(m: np.ndarray, x: float, y: float) -> tuple[float, float]:
+    """The point ``(x, y)`` mapped by the 3x3 homography ``m``."""
+    v = m @ np.array([x, y, 1.0])
+    return float(v[0] / v[2]), float(v[1] / v[2])
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
