@@ -28,8 +28,8 @@ class TrackerConfig:
     color_bins: int = 16  # histogram bins per Lab channel
     color_weight: float = 0.7  # exponent of the colour likelihood ratio in the fusion
     classifier_weight: float = 2.0  # weight of the learned pixel classifier's log-odds; 0 = off
-    classifier_samples: int = 1000  # training pixels per class from the given mask
-    classifier_recent_samples: int = 300  # ... and from each confident frame kept in memory
+    classifier_samples: int = 3000  # training pixels per class from the given mask
+    classifier_recent_samples: int = 1500  # ... and from each confident frame kept in memory
     classifier_scale: float = 0.5  # the classifier runs at this fraction of the working resolution
     band_width: float = 0.25  # local background band around an object, fraction of its size
     local_bg_weight: float = 0.7  # weight of the band vs the whole frame in the background model
@@ -55,7 +55,7 @@ PRESETS: dict[str, TrackerConfig] = {
                           bilateral_cell=12),
     "default": TrackerConfig(name="default"),
     "accurate": TrackerConfig(name="accurate", work_width=512, flow_preset="medium", bilateral_cell=19,
-                              memory_every=5, classifier_samples=3000, classifier_recent_samples=1500),
+                              memory_every=5),
 }
 
 

@@ -37,7 +37,7 @@ from vidseg.errors import InputError
 from vidseg.vos._ops import channel_max, channel_sum
 from vidseg.vos.appearance import quantize_lab
 from vidseg.vos.bgrid.appearance import colour_llr
-from vidseg.vos.bgrid.config import BgridConfig
+from vidseg.vos.bgrid.config import BgridConfig, get_bgrid_preset
 from vidseg.vos.bgrid.grid import LabGrid, SmoothSlicer
 from vidseg.vos.bgrid.memory import FrameMemory, centroids, make_frame
 from vidseg.vos.flow import FlowEstimator
@@ -59,7 +59,11 @@ class _Object:
 class BgridTracker:
     """Semi-supervised multi-object video segmentation, one frame per :meth:`step` call."""
 
-    def __init__(self, config: BgridConfig | None = None) -> None:
+    def __init__(self, config: BgridConfig | str | None = None) -> None:
+        """``config``: a :class:`BgridConfig`, a preset name (``fast``, ``default``, ``accurate``),
+        or ``None`` for the default preset."""
+        if isinstance(config, str):
+            config = get_bgrid_preset(config)
         self.config = replace(config) if config is not None else BgridConfig()
         self._flow = FlowEstimator(self.config.flow_preset)
         self._guided = GuidedUpsampler(self.config.guided_radius, self.config.guided_eps)
