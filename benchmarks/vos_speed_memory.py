@@ -1,7 +1,7 @@
 """Speed and memory of the propagation engine (``vidseg.vos``) on synthetic video.
 
-* speed: frames per second of ``VideoObjectTracker.step`` alone (no decoding, no writing) on a
-  854x480 synthetic clip with two objects, per preset;
+* speed: frames per second of an engine's ``step`` alone (no decoding, no writing) on a 854x480
+  synthetic clip with two objects, per engine name (``vidseg.vos.engines``);
 * memory: peak RSS of a streaming ``TrackingSession`` over a short and a long synthetic clip
   (default 100 vs 10,000 frames): it must stay flat with video length.
 
@@ -23,11 +23,11 @@ from vidseg.synthetic import demo_scene
 
 
 def _speed(preset: str, frames: int, width: int, height: int) -> dict[str, float]:
-    from vidseg.vos import VideoObjectTracker
+    from vidseg.vos.engines import make_tracker
 
     scene = demo_scene(width, height, frames, seed=1)
     rendered = [scene.render(t) for t in range(frames)]
-    tracker = VideoObjectTracker(preset)
+    tracker = make_tracker(preset)
     tracker.step(rendered[0][0], rendered[0][1])
     start, cpu = time.perf_counter(), time.process_time()
     for img, _ in rendered[1:]:
@@ -72,12 +72,13 @@ def _child(kind: str, preset: str, frames: int, width: int, height: int) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--presets", default="fast,default,accurate", help="comma-separated presets")
+    ap.add_argument("--presets", default="fast,default,accurate,flow-fast,flow-default,flow-accurate",
+                    help="comma-separated engine names (see vidseg.vos.engines)")
     ap.add_argument("--speed-frames", type=int, default=150, help="frames of the 854x480 speed clip")
     ap.add_argument("--short", type=int, default=100, help="frames of the short memory clip")
     ap.add_argument("--long", type=int, default=10_000, help="frames of the long memory clip")
     ap.add_argument("--memory-size", default="854x480", help="WxH of the memory clips")
-    ap.add_argument("--memory-preset", default="fast", help="preset used for the memory runs")
+    ap.add_argument("--memory-preset", default="flow-fast", help="engine name used for the memory runs")
     ap.add_argument("--json", dest="json_out", default=None, metavar="OUT", help="also write the results as JSON")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)

@@ -103,10 +103,10 @@ class Scene:
             m = _shape_mask(s, t, self.n_frames, h, w)
             key = s.obj_id if not s.occluder else -1 - k
             cx, cy = _interp(s.path, t, self.n_frames)
-            ox = int(round(cx)) % 64
-            oy = int(round(cy)) % 64
-            tex = self._tex[key][oy : oy + h, ox : ox + w]  # texture moves with the object
-            img[m] = tex[m]
+            tex = self._tex[key]
+            # the texture moves with the object: pixel (x, y) shows texel (x - cx, y - cy)
+            ys, xs = np.nonzero(m)
+            img[ys, xs] = tex[(ys - int(round(cy))) % tex.shape[0], (xs - int(round(cx))) % tex.shape[1]]
             labels[m] = 0 if s.occluder else s.obj_id
         if self.noise > 0:
             img = np.clip(img.astype(np.int16) + rng.normal(0, self.noise, img.shape).astype(np.int16), 0, 255)

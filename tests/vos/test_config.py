@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from vidseg.errors import InputError
-from vidseg.vos import PRESETS, TrackerConfig, VideoObjectTracker, get_preset
+from vidseg.vos.config import PRESETS, TrackerConfig, get_preset
+from vidseg.vos.tracker import FlowTracker
 
 
 def test_presets_exist_and_differ():
@@ -17,9 +18,9 @@ def test_unknown_preset_names_the_choices():
     with pytest.raises(InputError, match="fast, default, accurate"):
         get_preset("turbo")
     with pytest.raises(InputError, match="turbo"):
-        VideoObjectTracker("turbo")
+        FlowTracker("turbo")
 
 
 def test_tracker_takes_a_config_object():
     cfg = TrackerConfig(name="mine", work_width=200)
-    assert VideoObjectTracker(cfg).config.work_width == 200
+    assert FlowTracker(cfg).config.work_width == 200

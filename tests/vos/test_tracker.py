@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vidseg.errors import InputError
-from vidseg.vos import VideoObjectTracker
+from vidseg.vos import FlowTracker
 
 N = 30
 
@@ -15,7 +15,7 @@ N = 30
 def run(scene, preset="default", prompts=None):
     """Track ``scene`` from its frame-0 mask (or ``prompts``: {t: (mask, objects)}); labels per frame."""
     prompts = prompts if prompts is not None else {0: (scene.render(0)[1], None)}
-    tracker = VideoObjectTracker(preset)
+    tracker = FlowTracker(preset)
     frames, out = [], []
     for t in range(scene.n_frames):
         img, gt = scene.render(t)
@@ -99,7 +99,7 @@ def test_correction_replaces_tracked_object(scene_factory, iou):
 def test_given_mask_takes_pixels_from_other_objects(scene_factory):
     scene = scene_factory("cross", 4)
     img0, g0 = scene.render(0)
-    tracker = VideoObjectTracker("fast")
+    tracker = FlowTracker("fast")
     tracker.step(img0, g0)
     img1, _ = scene.render(1)
     steal = np.zeros_like(g0)
@@ -112,7 +112,7 @@ def test_given_mask_takes_pixels_from_other_objects(scene_factory):
 def test_probabilities_and_reset(scene_factory):
     scene = scene_factory("cross", 3)
     img, gt = scene.render(0)
-    tracker = VideoObjectTracker("fast")
+    tracker = FlowTracker("fast")
     tracker.step(img, gt)
     labels = tracker.step(scene.render(1)[0])
     ids, prob = tracker.probabilities()
@@ -129,7 +129,7 @@ def test_probabilities_and_reset(scene_factory):
 def test_step_errors(scene_factory):
     scene = scene_factory("translate", 2)
     img, gt = scene.render(0)
-    tracker = VideoObjectTracker("fast")
+    tracker = FlowTracker("fast")
     with pytest.raises(InputError, match="needs a mask"):
         tracker.step(img)
     with pytest.raises(InputError, match="empty"):
@@ -148,11 +148,11 @@ def test_step_errors(scene_factory):
 def test_appearance_memory_has_a_fixed_size(scene_factory):
     from dataclasses import replace
 
-    from vidseg.vos import get_preset
+    from vidseg.vos.config import get_preset
 
     cfg = replace(get_preset("fast"), memory_size=3, memory_every=2)
     scene = scene_factory("translate", 24)
-    tracker = VideoObjectTracker(cfg)
+    tracker = FlowTracker(cfg)
     for t in range(scene.n_frames):
         img, gt = scene.render(t)
         tracker.step(img, gt if t == 0 else None)

@@ -30,7 +30,7 @@ from vidseg.io.palette import write_mask
 
 
 class Engine(Protocol):
-    """What the runner drives: the :class:`vidseg.vos.VideoObjectTracker` stepping interface."""
+    """What the runner drives: the :class:`vidseg.vos.Tracker` stepping interface."""
 
     def step(self, image: np.ndarray, mask: np.ndarray | None = None,
              objects: Any = None) -> np.ndarray: ...

@@ -9,7 +9,7 @@ from vidseg.errors import InputError
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """Every knob of :class:`~vidseg.vos.tracker.VideoObjectTracker`.
+    """Every knob of the flow engine, :class:`~vidseg.vos.tracker.FlowTracker`.
 
     The engine works on a copy of each frame shrunk so that its width is ``work_width`` (flow,
     appearance, fusion) and upsamples the probabilities to full resolution at the end (through a

@@ -42,9 +42,9 @@ def _bgrid(preset: str) -> Callable[[], Tracker]:
 def _flow(preset: str) -> Callable[[], Tracker]:
     def make() -> Tracker:
         from vidseg.vos.config import get_preset
-        from vidseg.vos.tracker import VideoObjectTracker
+        from vidseg.vos.tracker import FlowTracker
 
-        return VideoObjectTracker(get_preset(preset))
+        return FlowTracker(get_preset(preset))
 
     return make
 

@@ -10,7 +10,7 @@ from vidseg.errors import InputError
 from vidseg.io.frames import Frame
 from vidseg.vos.config import TrackerConfig
 from vidseg.vos.engines import Tracker, make_tracker
-from vidseg.vos.tracker import VideoObjectTracker
+from vidseg.vos.tracker import FlowTracker
 
 
 class TrackingSession:
@@ -28,7 +28,7 @@ class TrackingSession:
         if isinstance(config, str):
             self.tracker = make_tracker(config)
         elif isinstance(config, TrackerConfig):
-            self.tracker = VideoObjectTracker(config)
+            self.tracker = FlowTracker(config)
         else:
             self.tracker = config
         self._prompts: dict[int, tuple[np.ndarray, list[int] | None]] = {}

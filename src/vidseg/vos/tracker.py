@@ -48,7 +48,7 @@ class _Object:
     recent_samples: deque[tuple[np.ndarray, np.ndarray]] = field(default_factory=deque)
 
 
-class VideoObjectTracker:
+class FlowTracker:
     """Semi-supervised multi-object video segmentation, one frame per :meth:`step` call."""
 
     def __init__(self, config: TrackerConfig | str = "default") -> None:
