@@ -32,20 +32,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {args.root} is absent (DAVIS-2016 dev data)", file=sys.stderr)
         return 0
     seqs = [s for s in args.sequences.split(",") if s] if args.sequences else None
-    docs, summary = {}, []
+    docs, summary, details = {}, [], []
     for engine in [e for e in args.engines.split(",") if e]:
         res = run_benchmark(args.root, engine=engine, sequences=seqs)
-        print(f"\n### engine: {engine}\n" if args.markdown else f"\nengine: {engine}")
-        print(format_bench(res, markdown=args.markdown))
+        details.append(f"\n#### engine: {engine}\n" if args.markdown else f"\nengine: {engine}")
+        details.append(format_bench(res, markdown=args.markdown))
         m = res.mean()
         summary.append([engine, fmt(m["J"]), fmt(m["F"]), fmt(m["J&F"]), fmt(m["flicker"]),
                         fmt(m["fps"], 1), fmt(m["peak_rss_mib"], 0)])
         docs[engine] = res.to_dict()
-    print("\n### summary\n" if args.markdown else "\nsummary")
+    # the summary first, then each engine's sequences
     print(format_table(["Engine", "J", "F", "J&F", "Flicker", "FPS", "Peak RSS (MiB)"], summary,
                        markdown=args.markdown))
     print(f"(fps end to end: decode, track, write PNGs; {os.cpu_count()} CPUs; peak RSS of the "
           "process tracking each sequence)")
+    print("\n".join(details))
     if args.json:
         write_json(docs, args.json, force=True)
     return 0
