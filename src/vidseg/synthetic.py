@@ -106,7 +106,8 @@ class Scene:
             tex = self._tex[key]
             # the texture moves with the object: pixel (x, y) shows texel (x - cx, y - cy)
             ys, xs = np.nonzero(m)
-            img[ys, xs] = tex[(ys - int(round(cy))) % tex.shape[0], (xs - int(round(cx))) % tex.shape[1]]
+            th, tw = tex.shape[:2]  # the object centre sits mid-texture: no wrap seam inside it
+            img[ys, xs] = tex[(ys - int(round(cy)) + th // 2) % th, (xs - int(round(cx)) + tw // 2) % tw]
             labels[m] = 0 if s.occluder else s.obj_id
         if self.noise > 0:
             img = np.clip(img.astype(np.int16) + rng.normal(0, self.noise, img.shape).astype(np.int16), 0, 255)
