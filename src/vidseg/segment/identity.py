@@ -168,6 +168,9 @@ class IdentityTracker:
                 inter = np.logical_and(pm, small[di]).sum()
                 union = pa + areas[di] - inter
                 miou = inter / union if union else 0.0
+                if t.since_good > 0 and areas[di]:
+                    # partly hidden lately: a visible part lying inside the predicted whole counts
+                    miou = max(miou, 0.75 * inter / areas[di])
                 app = float(np.minimum(t.hist, hists[di]).sum())  # histogram intersection, 0..1
                 if miou > 0.05 or near[di] > 0.3:
                     sim[ti, di] = (0.45 * miou + 0.15 * biou[ti, di] + 0.2 * near[di]) / 0.8 * (1 - self.appearance_weight) \
