@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from vidseg.errors import InputError
+from vidseg.vos._common import check_frame, check_mask, largest_component, with_background
 from vidseg.vos._ops import channel_max, channel_sum
 from vidseg.vos.appearance import band, colour_counts, object_size, quantize_lab
 from vidseg.vos.bilateral import BilateralGrid
@@ -80,10 +81,7 @@ class FlowTracker:
         """The last step's object ids and ``(K+1, H, W)`` float32 probabilities (0 = background)."""
         if self._last_full is None:
             raise InputError("no frame has been tracked yet")
-        obj = np.clip(self._last_full, 0.0, 1.0)
-        bg = np.clip(1.0 - channel_sum(obj)[..., None], 0.0, 1.0)
-        p = np.concatenate([bg, obj], axis=2)
-        p /= np.maximum(channel_sum(p)[..., None], 1e-6)
+        p = with_background(self._last_full)
         return list(self._ids), np.ascontiguousarray(p.transpose(2, 0, 1), dtype=np.float32)
 
     # -- one frame --------------------------------------------------------------------------
@@ -131,10 +129,7 @@ class FlowTracker:
 
     # -- checks -----------------------------------------------------------------------------
     def _check_image(self, image: np.ndarray) -> np.ndarray:
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise InputError(f"frame must be HxWx3 RGB, got shape {image.shape}")
-        image = np.ascontiguousarray(image, dtype=np.uint8)
-        size = (int(image.shape[0]), int(image.shape[1]))
+        image, size = check_frame(image, self._full_size)
         if self._full_size is None:
             self._full_size = size
             w = min(self.config.work_width, size[1])
@@ -143,29 +138,11 @@ class FlowTracker:
             self._warper = Warper(h, w)
             if self.config.bilateral_weight > 0:
                 self._grid = BilateralGrid(h, w, self.config.bilateral_cell, self.config.bilateral_bits)
-        elif size != self._full_size:
-            raise InputError(f"frame is {size[1]}x{size[0]} but the video is "
-                             f"{self._full_size[1]}x{self._full_size[0]}")
         return image
 
     def _check_mask(self, mask: np.ndarray, objects: Iterable[int] | None) -> tuple[np.ndarray, list[int]]:
-        if mask.ndim != 2 or tuple(mask.shape) != self._full_size:
-            h, w = self._full_size  # type: ignore[misc]
-            raise InputError(f"mask has shape {tuple(mask.shape)} but frames are {w}x{h}")
-        if mask.dtype != np.uint8:
-            if mask.min() < 0 or mask.max() > 255:
-                raise InputError("mask ids must be in 0..255")
-            mask = mask.astype(np.uint8)
-        present = [int(v) for v in np.unique(mask) if v != 0]
-        ids = present if objects is None else sorted({int(o) for o in objects})
-        if not ids:
-            raise InputError("the mask is empty (no object pixels)")
-        for i in ids:
-            if not 1 <= i <= 255:
-                raise InputError(f"object id {i} is not in 1..255")
-            if i not in present:
-                raise InputError(f"object id {i} has no pixels in the mask")
-        return mask, ids
+        assert self._full_size is not None
+        return check_mask(mask, objects, self._full_size)
 
     # -- propagation ------------------------------------------------------------------------
     def _features(self, lab: np.ndarray) -> np.ndarray | None:
@@ -253,7 +230,7 @@ class FlowTracker:
             if o.lost:
                 ok = area >= cfg.reacquire_fraction * o.ref_area
                 if ok:
-                    fg = _largest_component(fg)
+                    fg = largest_component(fg)
                     area = float(fg.sum())
                     ok = (area >= cfg.reacquire_fraction * o.ref_area
                           and float(o.memory.lut[idx[fg]].mean()) >= cfg.reacquire_score)
@@ -321,13 +298,7 @@ class FlowTracker:
         return labels
 
     def _sharpen(self, q_small: np.ndarray) -> np.ndarray:
-        obj = np.clip(q_small, 0.0, 1.0)
-        bg = np.clip(1.0 - channel_sum(obj)[..., None], 0.0, 1.0)
-        p = np.concatenate([bg, obj], axis=2)
-        if self.config.sharpen != 1.0:
-            p = p ** self.config.sharpen
-        p /= np.maximum(channel_sum(p)[..., None], 1e-6)
-        return p.astype(np.float32)
+        return with_background(q_small, self.config.sharpen)
 
     def _samples(self, o: _Object, feats: np.ndarray | None, prob: np.ndarray, limit: int | None = None
                  ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -365,11 +336,3 @@ class FlowTracker:
                     o.recent_samples.append(recent)
                     o.classifier.fit_samples([o.given_samples, *o.recent_samples],
                                              first_weight=cfg.memory_given_weight, warm=True)
-
-
-def _largest_component(fg: np.ndarray) -> np.ndarray:
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
-    if n <= 1:
-        return fg
-    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    return lab == best

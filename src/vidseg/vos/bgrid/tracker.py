@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from vidseg.errors import InputError
+from vidseg.vos._common import check_frame, check_mask, largest_component, with_background
 from vidseg.vos._ops import channel_max, channel_sum
 from vidseg.vos.appearance import quantize_lab
 from vidseg.vos.bgrid.appearance import colour_llr
@@ -99,10 +100,7 @@ class BgridTracker:
         """The last step's ids and ``(K+1, H, W)`` float32 probabilities (index 0 = background)."""
         if self._last_full is None:
             raise InputError("no frame has been tracked yet")
-        obj = np.clip(self._last_full, 0.0, 1.0)
-        bg = np.clip(1.0 - channel_sum(obj), 0.0, 1.0)[..., None]
-        p = np.concatenate([bg, obj], axis=2)
-        p /= np.maximum(channel_sum(p), 1e-6)[..., None]
+        p = with_background(self._last_full)
         return list(self._ids), np.ascontiguousarray(p.transpose(2, 0, 1), dtype=np.float32)
 
     def step(self, image: np.ndarray, mask: np.ndarray | None = None,
@@ -152,10 +150,7 @@ class BgridTracker:
 
     # -- checks -----------------------------------------------------------------------------
     def _check_image(self, image: np.ndarray) -> np.ndarray:
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise InputError(f"frame must be HxWx3 RGB, got shape {image.shape}")
-        image = np.ascontiguousarray(image, dtype=np.uint8)
-        size = (int(image.shape[0]), int(image.shape[1]))
+        image, size = check_frame(image, self._full_size)
         if self._full_size is None:
             cfg = self.config
             self._full_size = size
@@ -165,30 +160,11 @@ class BgridTracker:
             self._grid = LabGrid(h, w, cfg.grid_cell, cfg.grid_levels, cfg.grid_ab_step, cfg.grid_blur)
             gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
             self._grid_xy = (gx, gy)
-        elif size != self._full_size:
-            raise InputError(f"frame is {size[1]}x{size[0]} but the video is "
-                             f"{self._full_size[1]}x{self._full_size[0]}")
         return image
 
     def _check_mask(self, mask: np.ndarray, objects: Iterable[int] | None) -> tuple[np.ndarray, list[int]]:
         assert self._full_size is not None
-        if mask.ndim != 2 or tuple(mask.shape) != self._full_size:
-            h, w = self._full_size
-            raise InputError(f"mask has shape {tuple(mask.shape)} but frames are {w}x{h}")
-        if mask.dtype != np.uint8:
-            if mask.min() < 0 or mask.max() > 255:
-                raise InputError("mask ids must be in 0..255")
-            mask = mask.astype(np.uint8)
-        present = [int(v) for v in np.unique(mask) if v != 0]
-        ids = present if objects is None else sorted({int(o) for o in objects})
-        if not ids:
-            raise InputError("the mask is empty (no object pixels)")
-        for i in ids:
-            if not 1 <= i <= 255:
-                raise InputError(f"object id {i} is not in 1..255")
-            if i not in present:
-                raise InputError(f"object id {i} has no pixels in the mask")
-        return mask, ids
+        return check_mask(mask, objects, self._full_size)
 
     # -- propagation ------------------------------------------------------------------------
     def _propagate(self, gray: np.ndarray, lab: np.ndarray) -> np.ndarray:
@@ -376,7 +352,7 @@ class BgridTracker:
                     area = float(fg.sum())
                 ok = area >= cfg.reacquire_fraction * o.ref_area
                 if ok:
-                    fg = _largest_component(fg)
+                    fg = largest_component(fg)
                     area = float(fg.sum())
                     ok = (cfg.reacquire_fraction * o.ref_area <= area <= o.ref_area / cfg.reacquire_fraction
                           and float(llrs[oid][fg].mean()) >= cfg.reacquire_llr)
@@ -465,13 +441,7 @@ class BgridTracker:
         return ids[np.argmax(np.concatenate([bg, obj], axis=2), axis=2)]
 
     def _sharpen(self, q_small: np.ndarray) -> np.ndarray:
-        obj = np.clip(q_small, 0.0, 1.0)
-        bg = np.clip(1.0 - channel_sum(obj), 0.0, 1.0)[..., None]
-        p = np.concatenate([bg, obj], axis=2)
-        if self.config.sharpen != 1.0:
-            p = p ** self.config.sharpen
-        p /= np.maximum(channel_sum(p), 1e-6)[..., None]
-        return p.astype(np.float32)
+        return with_background(q_small, self.config.sharpen)
 
 
 def _camera_step(flow: np.ndarray, background: np.ndarray, model: str, step: int = 6) -> np.ndarray:
@@ -514,10 +484,3 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 def _resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     out = cv2.resize(x, size, interpolation=cv2.INTER_LINEAR)
     return out if out.ndim == x.ndim else out[..., None]
-
-
-def _largest_component(fg: np.ndarray) -> np.ndarray:
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
-    if n <= 1:
-        return fg
-    return lab == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
