@@ -62,3 +62,31 @@ def largest_component(fg: np.ndarray) -> np.ndarray:
     if n <= 1:
         return fg
     return lab == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+
+class SteppingTracker:
+    """What both engines share: the tracked ids, the last step's probabilities and mask checks.
+
+    Subclasses keep ``_ids`` (object ids in channel order), ``_last_full`` (HxWxK full-resolution
+    object probabilities of the last step, or None) and ``_full_size`` (the frames' ``(h, w)``).
+    """
+
+    _ids: list[int]
+    _last_full: np.ndarray | None
+    _full_size: tuple[int, int] | None
+
+    @property
+    def object_ids(self) -> list[int]:
+        """Ids of the tracked objects, in the order of the probability channels."""
+        return list(self._ids)
+
+    def probabilities(self) -> tuple[list[int], np.ndarray]:
+        """The last step's ids and ``(K+1, H, W)`` float32 probabilities (index 0 = background)."""
+        if self._last_full is None:
+            raise InputError("no frame has been tracked yet")
+        p = with_background(self._last_full)
+        return list(self._ids), np.ascontiguousarray(p.transpose(2, 0, 1), dtype=np.float32)
+
+    def _check_mask(self, mask: np.ndarray, objects: Iterable[int] | None) -> tuple[np.ndarray, list[int]]:
+        assert self._full_size is not None
+        return check_mask(mask, objects, self._full_size)

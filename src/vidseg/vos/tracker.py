@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from vidseg.errors import InputError
-from vidseg.vos._common import check_frame, check_mask, largest_component, with_background
+from vidseg.vos._common import SteppingTracker, check_frame, largest_component, with_background
 from vidseg.vos._ops import channel_max, channel_sum
 from vidseg.vos.appearance import band, colour_counts, object_size, quantize_lab
 from vidseg.vos.bilateral import BilateralGrid
@@ -49,7 +49,7 @@ class _Object:
     recent_samples: deque[tuple[np.ndarray, np.ndarray]] = field(default_factory=deque)
 
 
-class FlowTracker:
+class FlowTracker(SteppingTracker):
     """Semi-supervised multi-object video segmentation, one frame per :meth:`step` call."""
 
     def __init__(self, config: TrackerConfig | str = "default") -> None:
@@ -71,18 +71,6 @@ class FlowTracker:
         self._warper: Warper | None = None
         self._last_full: np.ndarray | None = None  # H x W x K refined probabilities
         self._t = 0
-
-    @property
-    def object_ids(self) -> list[int]:
-        """Ids of the objects tracked, in the order of the probability channels."""
-        return list(self._ids)
-
-    def probabilities(self) -> tuple[list[int], np.ndarray]:
-        """The last step's object ids and ``(K+1, H, W)`` float32 probabilities (0 = background)."""
-        if self._last_full is None:
-            raise InputError("no frame has been tracked yet")
-        p = with_background(self._last_full)
-        return list(self._ids), np.ascontiguousarray(p.transpose(2, 0, 1), dtype=np.float32)
 
     # -- one frame --------------------------------------------------------------------------
     def step(self, image: np.ndarray, mask: np.ndarray | None = None,
@@ -139,10 +127,6 @@ class FlowTracker:
             if self.config.bilateral_weight > 0:
                 self._grid = BilateralGrid(h, w, self.config.bilateral_cell, self.config.bilateral_bits)
         return image
-
-    def _check_mask(self, mask: np.ndarray, objects: Iterable[int] | None) -> tuple[np.ndarray, list[int]]:
-        assert self._full_size is not None
-        return check_mask(mask, objects, self._full_size)
 
     # -- propagation ------------------------------------------------------------------------
     def _features(self, lab: np.ndarray) -> np.ndarray | None:

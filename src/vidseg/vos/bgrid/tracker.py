@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from vidseg.errors import InputError
-from vidseg.vos._common import check_frame, check_mask, largest_component, with_background
+from vidseg.vos._common import SteppingTracker, check_frame, largest_component, with_background
 from vidseg.vos._ops import channel_max, channel_sum
 from vidseg.vos.appearance import quantize_lab
 from vidseg.vos.bgrid.appearance import colour_llr
@@ -57,7 +57,7 @@ class _Object:
     lost_for: int = 0  # frames since it was lost
 
 
-class BgridTracker:
+class BgridTracker(SteppingTracker):
     """Semi-supervised multi-object video segmentation, one frame per :meth:`step` call."""
 
     def __init__(self, config: BgridConfig | str | None = None) -> None:
@@ -90,18 +90,6 @@ class BgridTracker:
         self._full_pos: np.ndarray | None = None
         self._slicer: SmoothSlicer | None = None
         self._full_slicer: SmoothSlicer | None = None
-
-    @property
-    def object_ids(self) -> list[int]:
-        """Ids of the tracked objects, in the order of the probability channels."""
-        return list(self._ids)
-
-    def probabilities(self) -> tuple[list[int], np.ndarray]:
-        """The last step's ids and ``(K+1, H, W)`` float32 probabilities (index 0 = background)."""
-        if self._last_full is None:
-            raise InputError("no frame has been tracked yet")
-        p = with_background(self._last_full)
-        return list(self._ids), np.ascontiguousarray(p.transpose(2, 0, 1), dtype=np.float32)
 
     def step(self, image: np.ndarray, mask: np.ndarray | None = None,
              objects: Iterable[int] | None = None) -> np.ndarray:
@@ -161,10 +149,6 @@ class BgridTracker:
             gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
             self._grid_xy = (gx, gy)
         return image
-
-    def _check_mask(self, mask: np.ndarray, objects: Iterable[int] | None) -> tuple[np.ndarray, list[int]]:
-        assert self._full_size is not None
-        return check_mask(mask, objects, self._full_size)
 
     # -- propagation ------------------------------------------------------------------------
     def _propagate(self, gray: np.ndarray, lab: np.ndarray) -> np.ndarray:
