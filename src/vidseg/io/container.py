@@ -323,7 +323,8 @@ class ContainerReader(VideoReader):
             return i
         return None
 
-    def _advance(self) -> Frame:
+    def _next_raw(self) -> Any:
+        """The next decoded frame; DecodeError naming the frame where the video broke or ended."""
         assert self._gen is not None
         try:
             raw = next(self._gen, None)
@@ -333,6 +334,10 @@ class ContainerReader(VideoReader):
         if raw is None:
             self._gen = None
             raise DecodeError(f"video ends before frame {self._next}", self._path, frames_done=self._next)
+        return raw
+
+    def _advance(self) -> Frame:
+        raw = self._next_raw()
         idx = self._index_of(raw)
         if idx is None:
             if self._next < 0:
@@ -418,15 +423,7 @@ class ContainerReader(VideoReader):
         return f
 
     def _advance_counting(self) -> Frame:
-        assert self._gen is not None
-        try:
-            raw = next(self._gen, None)
-        except (_Broken, av.FFmpegError) as exc:
-            self._gen = None
-            raise DecodeError(f"video broke at frame {self._next} ({exc})", self._path, frames_done=self._next) from None
-        if raw is None:
-            self._gen = None
-            raise DecodeError(f"video ends before frame {self._next}", self._path, frames_done=self._next)
+        raw = self._next_raw()
         frame = self._remember(self._to_frame(raw, self._next))
         self._next += 1
         return frame
