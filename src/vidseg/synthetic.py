@@ -137,6 +137,43 @@ def demo_scene(width: int = 320, height: int = 240, n_frames: int = 60, seed: in
     )
 
 
+MOTIONS = ("translate", "rotate_scale", "cross", "leave", "occlude")
+
+
+def motion_scene(kind: str, n_frames: int = 30, *, width: int = 192, height: int = 144, seed: int = 3) -> Scene:
+    """A small scene of one kind of motion, for testing trackers: ``translate``, ``rotate_scale``,
+    ``cross`` (two objects swap places), ``leave`` (exits on the right and comes back) or
+    ``occlude`` (passes behind a grey bar). Positions are given for a 192x144 frame and scaled."""
+    sx, sy = width / 192, height / 144
+
+    def at(*pts: tuple[float, float]) -> list[tuple[float, float]]:
+        return [(x * sx, y * sy) for x, y in pts]
+
+    red, blue, grey = (210, 60, 40), (40, 70, 220), (90, 90, 90)
+    if kind == "translate":
+        shapes = [Shape(1, "ellipse", red, (22 * sx, 16 * sy), at((40, 50), (150, 95)))]
+    elif kind == "rotate_scale":
+        shapes = [Shape(1, "star", blue, (30 * sx, 30 * sy), at((96, 72), (110, 70)), rotation_speed=0.06,
+                        scale_speed=0.012)]
+    elif kind == "cross":
+        shapes = [Shape(1, "ellipse", red, (20 * sx, 15 * sy), at((35, 60), (160, 80))),
+                  Shape(2, "rect", blue, (16 * sx, 14 * sy), at((160, 60), (35, 85)))]
+    elif kind == "leave":
+        shapes = [Shape(1, "ellipse", red, (18 * sx, 14 * sy), at((90, 72), (250, 72), (250, 72), (90, 72)))]
+    elif kind == "occlude":
+        shapes = [Shape(1, "ellipse", red, (16 * sx, 14 * sy), at((30, 72), (170, 72))),
+                  Shape(0, "rect", grey, (24 * sx, 80 * sy), at((100, 72)), occluder=True)]
+    else:
+        raise ValueError(f"unknown motion {kind!r} (choose from {', '.join(MOTIONS)})")
+    return Scene(width=width, height=height, n_frames=n_frames, shapes=shapes, seed=seed)
+
+
+def jaccard(pred: np.ndarray, gt: np.ndarray) -> float:
+    """IoU of two boolean masks (1.0 when both are empty)."""
+    union = np.logical_or(pred, gt).sum()
+    return 1.0 if union == 0 else float(np.logical_and(pred, gt).sum() / union)
+
+
 def tone(start: int, end: int, rate: int = 48000, freq: float = 440.0) -> np.ndarray:
     """Samples ``start..end`` of a sine tone as a (1, n) float32 array (mono, planar)."""
     x = np.arange(start, end, dtype=np.float32) / rate

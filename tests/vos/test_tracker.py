@@ -126,25 +126,6 @@ def test_probabilities_and_reset(scene_factory):
         tracker.step(img)
 
 
-def test_step_errors(scene_factory):
-    scene = scene_factory("translate", 2)
-    img, gt = scene.render(0)
-    tracker = FlowTracker("fast")
-    with pytest.raises(InputError, match="needs a mask"):
-        tracker.step(img)
-    with pytest.raises(InputError, match="empty"):
-        tracker.step(img, np.zeros_like(gt))
-    with pytest.raises(InputError, match="object id 7"):
-        tracker.step(img, gt, objects=[7])
-    tracker.step(img, gt)
-    with pytest.raises(InputError, match="mask has shape"):
-        tracker.step(img, gt[:-1])
-    with pytest.raises(InputError, match="frame is"):
-        tracker.step(img[:-2])
-    with pytest.raises(InputError, match="RGB"):
-        tracker.step(img[..., 0])
-
-
 def test_appearance_memory_has_a_fixed_size(scene_factory):
     from dataclasses import replace
 

@@ -74,6 +74,26 @@ class SteppingTracker:
     _ids: list[int]
     _last_full: np.ndarray | None
     _full_size: tuple[int, int] | None
+    _small_size: tuple[int, int] | None
+
+    def _check_image(self, image: np.ndarray) -> np.ndarray:  # pragma: no cover - each engine's own
+        raise NotImplementedError
+
+    def _begin(self, image: np.ndarray, mask: np.ndarray | None, objects: Iterable[int] | None
+               ) -> tuple[np.ndarray, np.ndarray | None, list[int], np.ndarray, np.ndarray]:
+        """Check a step's inputs; return the frame, the checked mask and the ids it gives, and the
+        frame at the working size in grey and Lab."""
+        image = self._check_image(image)
+        if mask is None and not self._ids:
+            raise InputError("the first tracked frame needs a mask giving the objects")
+        given: list[int] = []
+        if mask is not None:
+            mask, given = self._check_mask(mask, objects)
+        assert self._small_size is not None
+        h, w = self._small_size
+        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        return (image, mask, given, cv2.cvtColor(small, cv2.COLOR_RGB2GRAY),
+                cv2.cvtColor(small, cv2.COLOR_RGB2LAB))
 
     @property
     def object_ids(self) -> list[int]:

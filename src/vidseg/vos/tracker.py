@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from vidseg.errors import InputError
 from vidseg.vos._common import SteppingTracker, check_frame, largest_component, with_background
 from vidseg.vos._ops import channel_max, channel_sum
 from vidseg.vos.appearance import band, colour_counts, object_size, quantize_lab
@@ -79,17 +78,8 @@ class FlowTracker(SteppingTracker):
 
         Returns the HxW uint8 label map (0 = background).
         """
-        image = self._check_image(image)
-        if mask is None and not self._ids:
-            raise InputError("the first tracked frame needs a mask giving the objects")
-        given: list[int] = []
-        if mask is not None:
-            mask, given = self._check_mask(mask, objects)
+        image, mask, given, gray, lab = self._begin(image, mask, objects)
         cfg = self.config
-        h, w = self._small_size  # type: ignore[misc]
-        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
         idx = quantize_lab(lab, cfg.color_bins)
         feats = self._features(lab)
         post = self._propagate(gray, lab, idx, feats) if self._ids else None

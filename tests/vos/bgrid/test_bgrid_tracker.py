@@ -7,34 +7,15 @@ import numpy as np
 import pytest
 
 from vidseg.errors import InputError
-from vidseg.synthetic import Scene, Shape
+from vidseg.synthetic import Scene, motion_scene
+from vidseg.synthetic import jaccard as iou
 from vidseg.vos.bgrid import BGRID_PRESETS, BgridConfig, BgridTracker, get_bgrid_preset
 
 W, H, N = 192, 144, 30
 
 
 def scene(kind: str, n: int = N) -> Scene:
-    if kind == "translate":
-        shapes = [Shape(1, "ellipse", (210, 60, 40), (22, 16), [(40, 50), (150, 95)])]
-    elif kind == "rotate_scale":
-        shapes = [Shape(1, "star", (40, 70, 220), (30, 30), [(96, 72), (110, 70)], rotation_speed=0.06,
-                        scale_speed=0.012)]
-    elif kind == "cross":
-        shapes = [Shape(1, "ellipse", (210, 60, 40), (20, 15), [(35, 60), (160, 80)]),
-                  Shape(2, "rect", (40, 70, 220), (16, 14), [(160, 60), (35, 85)])]
-    elif kind == "leave":
-        shapes = [Shape(1, "ellipse", (210, 60, 40), (18, 14), [(90, 72), (250, 72), (250, 72), (90, 72)])]
-    elif kind == "occlude":
-        shapes = [Shape(1, "ellipse", (210, 60, 40), (16, 14), [(30, 72), (170, 72)]),
-                  Shape(0, "rect", (90, 90, 90), (24, 80), [(100, 72)], occluder=True)]
-    else:
-        raise ValueError(kind)
-    return Scene(width=W, height=H, n_frames=n, shapes=shapes, seed=3)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+    return motion_scene(kind, n, width=W, height=H)
 
 
 def run(sc: Scene, preset: str = "default", prompts=None):
@@ -148,27 +129,6 @@ def test_probabilities_and_reset():
     assert tracker.object_ids == []
     with pytest.raises(InputError, match="needs a mask"):
         tracker.step(img)
-
-
-def test_step_errors():
-    sc = scene("translate", 2)
-    img, gt = sc.render(0)
-    tracker = BgridTracker()
-    with pytest.raises(InputError, match="no frame"):
-        tracker.probabilities()
-    with pytest.raises(InputError, match="needs a mask"):
-        tracker.step(img)
-    with pytest.raises(InputError, match="empty"):
-        tracker.step(img, np.zeros_like(gt))
-    with pytest.raises(InputError, match="object id 7"):
-        tracker.step(img, gt, objects=[7])
-    tracker.step(img, gt)
-    with pytest.raises(InputError, match="mask has shape"):
-        tracker.step(img, gt[:-1])
-    with pytest.raises(InputError, match="frame is"):
-        tracker.step(img[:-2])
-    with pytest.raises(InputError, match="RGB"):
-        tracker.step(img[..., 0])
 
 
 def test_memory_is_bounded():

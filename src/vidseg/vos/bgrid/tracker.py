@@ -33,7 +33,6 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from vidseg.errors import InputError
 from vidseg.vos._common import SteppingTracker, check_frame, largest_component, with_background
 from vidseg.vos._ops import channel_max, channel_sum
 from vidseg.vos.appearance import quantize_lab
@@ -97,16 +96,7 @@ class BgridTracker(SteppingTracker):
 
         Returns the HxW uint8 label map (0 = background).
         """
-        image = self._check_image(image)
-        if mask is None and not self._ids:
-            raise InputError("the first tracked frame needs a mask giving the objects")
-        given: list[int] = []
-        if mask is not None:
-            mask, given = self._check_mask(mask, objects)
-        h, w = self._small_size
-        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
+        image, mask, given, gray, lab = self._begin(image, mask, objects)
         post = self._propagate(gray, lab) if self._ids else None
         if mask is not None:
             post = self._apply_mask(post, mask, given, lab)
