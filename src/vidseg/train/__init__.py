@@ -1,0 +1,1 @@
+"""Training: the learned tracking engine (torch, in the ``torch`` extra)."""

@@ -1,0 +1,61 @@
+"""Settings of the learned tracking engine and its three named presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from vidseg.errors import InputError
+
+if TYPE_CHECKING:
+    from vidseg.vos.learned.tracker import LearnedTracker
+
+
+@dataclass(frozen=True)
+class LearnedConfig:
+    """Every knob of :class:`~vidseg.vos.learned.tracker.LearnedTracker`.
+
+    Frames are resized so that their short side is ``work_short`` (both sides rounded to
+    multiples of 16); the output is at the frame's full resolution.
+    """
+
+    name: str = "default"
+    work_short: int = 240  # short side of the working resolution (854x480 -> 432x240)
+    memory_every: int = 5  # frames between two working-memory entries
+    memory_work: int = 4  # working-memory entries (FIFO; evicted ones are compacted long-term)
+    memory_given: int = 4  # given frames kept whole in memory (the first and the newest)
+    long_term: int = 1024  # positions kept in the compact long-term memory
+    long_term_per_frame: int = 96  # positions a frame evicted from working memory keeps (by use)
+    top_k: int = 30  # memory positions each query position reads from (0 = all)
+    guided_radius: int = 0  # guided-filter radius (working px) snapping edges to the image (0 = off)
+    guided_eps: float = 1e-3  # guided-filter regulariser (intensities in 0..1)
+    threads: int = 2  # ONNX Runtime threads per operator
+    weights: str | None = None  # folder of a trained engine (default: the shipped weights)
+
+    def __post_init__(self) -> None:
+        if self.work_short < 64 or self.work_short % 16:
+            raise InputError(f"work_short must be a multiple of 16 and >= 64, got {self.work_short}")
+        if self.memory_every < 1 or self.memory_work < 0 or self.memory_given < 1:
+            raise InputError("memory_every and memory_given must be >= 1, memory_work >= 0")
+        if self.top_k < 0 or self.long_term < 0 or self.threads < 1:
+            raise InputError("top_k and long_term must be >= 0, threads >= 1")
+
+    def make_tracker(self) -> LearnedTracker:
+        from vidseg.vos.learned.tracker import LearnedTracker
+
+        return LearnedTracker(self)
+
+
+LEARNED_PRESETS: dict[str, LearnedConfig] = {
+    "fast": LearnedConfig(name="fast", work_short=176, memory_every=5, memory_work=3, top_k=30),
+    "default": LearnedConfig(name="default"),
+    "accurate": LearnedConfig(name="accurate", work_short=352, memory_every=3, memory_work=6),
+}
+
+
+def get_learned_preset(name: str) -> LearnedConfig:
+    """The preset called ``name``; :class:`InputError` naming the choices."""
+    try:
+        return LEARNED_PRESETS[name]
+    except KeyError:
+        raise InputError(f"unknown preset {name!r} (choose from {', '.join(LEARNED_PRESETS)})") from None

@@ -1,0 +1,199 @@
+"""The learned tracking engine: memory matching on frozen EfficientNet-Lite0 features with a small
+trained value encoder and mask decoder (STM / STCN / XMem family), run with ONNX Runtime.
+
+Per frame: backbone features at strides 4/8/16 of the frame resized to the working resolution;
+a key per stride-16 position; each object's read-out from the bounded :class:`FeatureMemory`;
+the decoder turns read-out, skip features and the object's previous mask into logits at
+stride 4; objects are merged by soft aggregation (every pixel gets one label) and upsampled to
+the full resolution. Masks given on a frame are kept exactly there and enter the memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import cv2
+import numpy as np
+
+from vidseg.errors import InputError
+from vidseg.models.backbone import Backbone, BackboneFeatures
+from vidseg.vos._common import SteppingTracker, check_frame
+from vidseg.vos.learned.config import LearnedConfig, get_learned_preset
+from vidseg.vos.learned.memory import FeatureMemory, MemoryEntry
+from vidseg.vos.learned.weights import EngineGraphs
+from vidseg.vos.refine import GuidedUpsampler
+
+
+def work_size(full: tuple[int, int], short: int) -> tuple[int, int]:
+    """``(h, w)`` with the short side near ``short``, the aspect ratio kept, both multiples of 16."""
+    h, w = full
+    scale = short / min(h, w)
+    return (max(16, int(round(h * scale / 16)) * 16), max(16, int(round(w * scale / 16)) * 16))
+
+
+def aggregate(p: np.ndarray) -> np.ndarray:
+    """Soft aggregation (STM): K object probabilities (K, ...) -> (K+1, ...) with background
+    first, summing to 1, each object's odds kept relative to the others'."""
+    bg = np.prod(1.0 - p, axis=0, keepdims=True)
+    q = np.clip(np.concatenate([bg, p], 0), 1e-6, 1 - 1e-6)
+    logit = np.log(q / (1 - q))
+    logit -= logit.max(0, keepdims=True)
+    e = np.exp(logit)
+    return (e / e.sum(0, keepdims=True)).astype(np.float32)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))).astype(np.float32)
+
+
+def _resize(x: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """Resize a (K, h, w) stack to (K, H, W)."""
+    h, w = size
+    return np.stack([cv2.resize(c, (w, h), interpolation=interpolation) for c in x]) if len(x) else (
+        np.zeros((0, h, w), np.float32))
+
+
+def _repeat(feats: BackboneFeatures, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frame's features once per object (the graphs take a batch of objects)."""
+    return tuple(np.repeat(a, n, 0) for a in (feats.f4, feats.f8, feats.f16))  # type: ignore[return-value]
+
+
+class LearnedTracker(SteppingTracker):
+    """Follow objects with the learned engine; ``step(image, mask, objects)`` as every engine."""
+
+    def __init__(self, config: LearnedConfig | str | None = None) -> None:
+        if config is None or isinstance(config, str):
+            config = get_learned_preset(config or "default")
+        self.config = config
+        self._graphs = EngineGraphs.load(config.weights, config.threads)
+        self._backbone = Backbone(threads=config.threads)
+        self._guided = GuidedUpsampler(config.guided_radius, config.guided_eps)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every object and frame (the loaded weights stay)."""
+        c = self.config
+        self._ids: list[int] = []
+        self._last_full: np.ndarray | None = None
+        self._full_size: tuple[int, int] | None = None
+        self._small_size: tuple[int, int] | None = None
+        self._memory = FeatureMemory(c.memory_given, c.memory_work, c.long_term,
+                                     c.long_term_per_frame, c.top_k)
+        self._prev4: dict[int, np.ndarray] = {}
+        self._frame = -1
+        self._since_work = 0
+
+    def _check_image(self, image: np.ndarray) -> np.ndarray:
+        image, size = check_frame(image, self._full_size)
+        if self._full_size is None:
+            self._full_size = size
+            self._small_size = work_size(size, self.config.work_short)
+        return image
+
+    def step(self, image: np.ndarray, mask: np.ndarray | None = None,
+             objects: Iterable[int] | None = None) -> np.ndarray:
+        """Track one frame; ``mask`` gives (or corrects) the objects ``objects`` (default all in it).
+        Returns the HxW uint8 label map."""
+        image = self._check_image(image)
+        if mask is None and not self._ids:
+            raise InputError("the first tracked frame needs a mask giving the objects")
+        given: list[int] = []
+        if mask is not None:
+            mask, given = self._check_mask(mask, objects)
+        self._frame += 1
+        assert self._small_size is not None and self._full_size is not None
+        h, w = self._small_size
+        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        feats = self._backbone(small)
+        key = self._graphs.key.run(None, {"f16": feats.f16})[0]
+        query = key[0].reshape(key.shape[1], -1)
+        h4, w4 = feats.f4.shape[2:]
+
+        predicted = [o for o in self._ids if o not in given]
+        logits4 = self._decode(query, feats, predicted)
+        for o in given:
+            if o not in self._ids:
+                self._ids.append(o)
+        ids = list(self._ids)
+        guided = self.config.guided_radius > 0
+        p4 = self._object_probs(ids, logits4, mask, given, (h4, w4))
+        agg4 = aggregate(p4)[1:]
+        if guided:
+            p_work = self._object_probs(ids, logits4, mask, given, (h, w))
+            gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+            gray_full = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+            _, full = self._guided(gray, np.ascontiguousarray(aggregate(p_work).transpose(1, 2, 0)), gray_full)
+            assert full is not None
+            full = np.clip(full, 0.0, 1.0)
+            agg_full = (full / np.maximum(full.sum(2, keepdims=True), 1e-6)).transpose(2, 0, 1)
+        else:
+            agg_full = aggregate(self._object_probs(ids, logits4, mask, given, self._full_size))
+        labels = np.array([0, *ids], np.uint8)[np.argmax(agg_full, 0)]
+        if given:
+            assert mask is not None
+            keep = np.isin(mask, given)
+            labels[keep] = mask[keep]
+        self._last_full = np.ascontiguousarray(agg_full[1:].transpose(1, 2, 0))
+        self._prev4 = {o: agg4[k] for k, o in enumerate(ids)}
+        self._remember(query, feats, ids, agg4, bool(given))
+        return labels
+
+    def _object_probs(self, ids: list[int], logits4: dict[int, np.ndarray], mask: np.ndarray | None,
+                      given: list[int], size: tuple[int, int]) -> np.ndarray:
+        """(K, h, w) probabilities of each object at ``size``: decoded ones upsampled from their
+        stride-4 logits, given ones from the mask (which also clears the others under it)."""
+        out = np.zeros((len(ids), *size), np.float32)
+        decoded = [o for o in ids if o in logits4]
+        if decoded:
+            up = _sigmoid(_resize(np.stack([logits4[o] for o in decoded]), size))
+            for o, p in zip(decoded, up, strict=True):
+                out[ids.index(o)] = p
+        if given:
+            assert mask is not None
+            h, w = size
+            interp = cv2.INTER_AREA if size[0] < mask.shape[0] else cv2.INTER_LINEAR
+            taken = cv2.resize(np.isin(mask, given).astype(np.float32), (w, h), interpolation=interp)
+            for k, o in enumerate(ids):
+                if o in given:
+                    out[k] = cv2.resize((mask == o).astype(np.float32), (w, h), interpolation=interp)
+                else:
+                    out[k] *= 1.0 - taken
+        return out
+
+    def _decode(self, query: np.ndarray, feats: BackboneFeatures, objs: list[int]) -> dict[int, np.ndarray]:
+        """Stride-4 logits of each tracked object from the memory read-out."""
+        if not objs or not len(self._memory):
+            return {}
+        reads = self._memory.read(query, objs)
+        objs = [o for o in objs if o in reads]
+        if not objs:
+            return {}
+        h16, w16 = feats.f16.shape[2:]
+        f4, f8, f16 = _repeat(feats, len(objs))
+        readout = np.stack([reads[o].reshape(-1, h16, w16) for o in objs]).astype(np.float32)
+        prev = np.stack([self._prev4[o] for o in objs])[:, None].astype(np.float32)
+        out = self._graphs.decoder.run(None, {"readout": readout, "f16": f16, "f8": f8, "f4": f4,
+                                              "prev4": prev})[0]
+        return {o: out[k, 0] for k, o in enumerate(objs)}
+
+    def _remember(self, query: np.ndarray, feats: BackboneFeatures, ids: list[int], agg4: np.ndarray,
+                  given: bool) -> None:
+        """Encode this frame's values and store it: as a given frame, a working-memory frame
+        every ``memory_every`` frames, or as the previous frame."""
+        f4, f8, f16 = _repeat(feats, len(ids))
+        others = np.clip(agg4.sum(0, keepdims=True) - agg4, 0.0, 1.0)
+        values = self._graphs.value.run(None, {"f4": f4, "f8": f8, "f16": f16,
+                                               "mask4": agg4[:, None], "others4": others[:, None]})[0]
+        entry = MemoryEntry(query.copy(), {o: values[k].reshape(values.shape[1], -1)
+                                           for k, o in enumerate(ids)}, self._frame)
+        self._since_work += 1
+        if given:
+            self._memory.add_given(entry)
+            self._memory.set_last(None)
+            self._since_work = 0
+        elif self._since_work >= self.config.memory_every:
+            self._memory.add_work(entry)
+            self._memory.set_last(None)
+            self._since_work = 0
+        else:
+            self._memory.set_last(entry)
