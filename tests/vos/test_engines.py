@@ -29,7 +29,7 @@ def test_every_engine_follows_a_moving_object(name: str) -> None:
     assert float(np.mean(ious)) > 0.7  # the first mask copied would score about 0.25 here
 
 
-@pytest.mark.parametrize("name", ["default", "flow-fast"])
+@pytest.mark.parametrize("name", ["default", "fast"])
 def test_step_errors(name: str) -> None:
     img, gt = motion_scene("translate", 2).render(0)
     tracker = make_tracker(name)

@@ -13,8 +13,7 @@ from vidseg.cli.common import force_option, quiet_option
 @click.command("bench")
 @click.argument("dataset_root", type=click.Path(path_type=Path))
 @click.option("--engine", default="default", show_default=True,
-              help="Tracker preset (fast, default, accurate; flow-fast, flow-default, flow-accurate "
-                   "for the alternative flow-and-colour engine) or 'copy' (the first mask repeated: "
+              help="Tracker preset (fast, default, accurate) or 'copy' (the first mask repeated: "
                    "the floor any tracker must beat).")
 @click.option("--sequences", default=None, metavar="A,B",
               help="Comma-separated sequences (default: every annotated sequence).")

@@ -49,8 +49,7 @@ def _parse_fps(value: str | None) -> Fraction | None:
                    "a mask folder.")
 @click.option("-p", "--preset", type=click.Choice(engine_names()), default="default",
               show_default=True, help="Speed/accuracy trade-off of the tracker (see the README table): "
-                                      "fast for live video, default, accurate; the flow-* presets "
-                                      "run the alternative flow-and-colour engine.")
+                                      "fast for live video, default, accurate.")
 @click.option("--overlay", "overlay", default=None, metavar="FILE.mp4",
               help="Also write an overlay video (coloured masks and contours) at the source's timestamps, "
                    "with its audio.")

@@ -38,11 +38,3 @@ def band(mask: np.ndarray, width: int) -> np.ndarray:
 def object_size(area: float) -> float:
     """A length scale (pixels) of an object of ``area`` pixels."""
     return float(np.sqrt(max(area, 1.0)))
-
-
-def colour_counts(idx: np.ndarray, prob: np.ndarray, bins: int, band_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Counts of an object (``prob > 0.5``), its local band, and everything not the object."""
-    fg = prob > 0.5
-    ring = band(fg, int(round(band_width * object_size(float(fg.sum())))))
-    return (histogram(idx, prob * fg, bins), histogram(idx, ring.astype(np.float32), bins),
-            histogram(idx, (~fg).astype(np.float32), bins))

@@ -1,9 +1,7 @@
 """Tracking engines by name: what `vidseg track -p NAME` and `vidseg bench --engine NAME` pick.
 
 ``fast``, ``default`` and ``accurate`` are the shipped engine's presets (the motion-compensated
-bilateral-grid tracker of :mod:`vidseg.vos.bgrid`); ``flow-fast``, ``flow-default`` and
-``flow-accurate`` name the flow-and-colour tracker of :mod:`vidseg.vos.tracker`, kept as an
-alternative that is stronger on some footage (see the README's table).
+bilateral-grid tracker of :mod:`vidseg.vos.bgrid`).
 """
 
 from __future__ import annotations
@@ -39,23 +37,10 @@ def _bgrid(preset: str) -> Callable[[], Tracker]:
     return make
 
 
-def _flow(preset: str) -> Callable[[], Tracker]:
-    def make() -> Tracker:
-        from vidseg.vos.config import get_preset
-        from vidseg.vos.tracker import FlowTracker
-
-        return FlowTracker(get_preset(preset))
-
-    return make
-
-
 ENGINES: dict[str, Callable[[], Tracker]] = {
     "fast": _bgrid("fast"),
     "default": _bgrid("default"),
     "accurate": _bgrid("accurate"),
-    "flow-fast": _flow("fast"),
-    "flow-default": _flow("default"),
-    "flow-accurate": _flow("accurate"),
 }
 
 

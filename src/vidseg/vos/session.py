@@ -8,9 +8,7 @@ import numpy as np
 
 from vidseg.errors import InputError
 from vidseg.io.frames import Frame
-from vidseg.vos.config import TrackerConfig
 from vidseg.vos.engines import Tracker, make_tracker
-from vidseg.vos.tracker import FlowTracker
 
 
 class TrackingSession:
@@ -20,15 +18,13 @@ class TrackingSession:
     any length of video streams in bounded memory.
     """
 
-    def __init__(self, frames: Iterable[Frame], config: TrackerConfig | str | Tracker = "default") -> None:
-        """``config`` is an engine name (see :mod:`vidseg.vos.engines`), a flow-engine
-        :class:`TrackerConfig`, or a ready tracker with the ``step`` interface."""
+    def __init__(self, frames: Iterable[Frame], config: str | Tracker = "default") -> None:
+        """``config`` is an engine name (see :mod:`vidseg.vos.engines`) or a ready tracker with
+        the ``step`` interface."""
         self._frames = frames
         self.tracker: Tracker
         if isinstance(config, str):
             self.tracker = make_tracker(config)
-        elif isinstance(config, TrackerConfig):
-            self.tracker = FlowTracker(config)
         else:
             self.tracker = config
         self._prompts: dict[int, tuple[np.ndarray, list[int] | None]] = {}
