@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 from vidseg.cli.main import main
 from vidseg.io.palette import read_mask, write_mask
-from vidseg.synthetic import demo_scene, encode_clip, write_masks, write_video
+from vidseg.synthetic import demo_scene, encode_clip, motion_scene, write_masks, write_video
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +117,45 @@ def test_truncated_video_keeps_the_frames_before_the_break(tmp_path: Path,
     kept = sorted(out.glob("*.png"))
     assert 5 <= len(kept) < 40
     assert [p.stem for p in kept] == [f"{i:05d}" for i in range(len(kept))]
+
+
+def test_objects_given_midway_are_tracked_back_and_reported(clip: tuple[Path, Path], tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    video, gt = clip
+    both, forward, report = tmp_path / "both", tmp_path / "forward", tmp_path / "r" / "report.json"
+    rc = main(["track", str(video), "-m", str(gt / "00012.png"), "--frame", "12", "-o", str(both),
+               "--report", str(report), "-e", "classical", "-q"])
+    assert rc == 0
+    assert main(["track", str(video), "-m", str(gt / "00012.png"), "--frame", "12", "-o", str(forward),
+                 "--direction", "forward", "-q"]) == 0
+    ious: dict[int, list[float]] = {1: [], 2: []}
+    for i in range(12):  # tracked back from frame 12 with --direction both, empty with forward
+        pred, true = read_mask(both / f"{i:05d}.png"), read_mask(gt / f"{i:05d}.png")
+        for k in (1, 2):
+            union = np.logical_or(pred == k, true == k).sum()
+            ious[k].append(np.logical_and(pred == k, true == k).sum() / union if union else 1.0)
+        assert not read_mask(forward / f"{i:05d}.png").any()
+    assert min(np.mean(v) for v in ious.values()) > 0.6
+    doc = json.loads(report.read_text())
+    assert doc["frames"] == 24 and doc["direction"] == "both"
+    assert [o["object_id"] for o in doc["objects"]] == [1, 2]
+    assert all(o["first_given"] == 12 and o["frames_expected"] == 24 for o in doc["objects"])
+    assert list(both.iterdir()) and all(p.suffix == ".png" for p in both.iterdir())  # no report among the masks
+    assert not list(report.parent.glob(".vidseg-tmp-*"))
+
+
+def test_a_lost_object_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scene = motion_scene("leave", 40, width=160, height=120)
+    write_video(scene, tmp_path / "leave.mp4", audio=False)
+    write_mask(tmp_path / "m.png", scene.render(0)[1])
+    rc = main(["track", str(tmp_path / "leave.mp4"), "-m", str(tmp_path / "m.png"), "-o", str(tmp_path / "o"),
+               "-q"])
+    assert rc == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.fullmatch(r"vidseg: warning: object 1 lost at frames \d+-\d+, refound at \d+", err[0])
+
+
+def test_bad_direction_is_a_usage_error(clip: tuple[Path, Path], tmp_path: Path) -> None:
+    video, gt = clip
+    assert main(["track", str(video), "-m", str(gt / "00000.png"), "-o", str(tmp_path / "o"),
+                 "--direction", "sideways"]) == 2

@@ -38,13 +38,12 @@ def _classical(preset: str, description: str) -> Callable[[], Tracker]:
 
 
 ENGINES: dict[str, Callable[[], Tracker]] = {
-    "fast": _classical("fast", "fastest, for live video (now the classical engine's fast preset)"),
-    "default": _classical("default", "the recommended engine (now the classical engine)"),
-    "accurate": _classical("accurate", "most accurate, slower (now the classical engine's accurate preset)"),
-    "classical": _classical("default", "the classical engine: motion-compensated bilateral-grid label "
-                                       "transfer, no learned weights"),
-    "classical-fast": _classical("fast", "the classical engine at a smaller working size and coarser flow"),
-    "classical-accurate": _classical("accurate", "the classical engine at full resolution (about 3x slower)"),
+    "fast": _classical("fast", "fastest, for live video (for now the same as classical-fast)"),
+    "default": _classical("default", "the recommended engine (for now the same as classical)"),
+    "accurate": _classical("accurate", "the most accurate, slower (for now the same as classical-accurate)"),
+    "classical": _classical("default", "motion-compensated bilateral-grid label transfer, no learned weights"),
+    "classical-fast": _classical("fast", "classical at a smaller working size with coarser flow"),
+    "classical-accurate": _classical("accurate", "classical at full resolution, about 3x slower"),
 }
 
 

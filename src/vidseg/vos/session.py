@@ -12,7 +12,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from vidseg.errors import InputError
-from vidseg.io.frames import Frame
+from vidseg.io.frames import Frame, FrameWrap
 from vidseg.io.reverse import frames_backward
 from vidseg.io.source import VideoReader
 from vidseg.io.spill import LabelSpill
@@ -85,7 +85,8 @@ class TrackingSession:
             raise InputError("nothing has been tracked yet: iterate propagate() first")
         return self._monitor.report()
 
-    def propagate(self, direction: Direction = "both") -> Iterator[tuple[Frame, np.ndarray]]:
+    def propagate(self, direction: Direction = "both", *, wrap_backward: FrameWrap | None = None
+                  ) -> Iterator[tuple[Frame, np.ndarray]]:
         """Yield ``(frame, labels)`` for every frame, in increasing frame order.
 
         ``both`` (default): every object on every frame: followed forward from where it is first
@@ -95,6 +96,8 @@ class TrackingSession:
         frame down to frame 0, masks applied as they are met; frames after the last given one
         are empty. Tracking backward needs random access (a file or a frame folder, not a live
         stream or a plain iterator): an :class:`InputError` says so before anything is tracked.
+        ``wrap_backward`` may wrap the backward pass's frames (last to first; a progress bar),
+        which runs before the first frame is yielded.
         """
         if direction not in DIRECTIONS:
             raise InputError(f"unknown direction {direction!r} (choose from {', '.join(DIRECTIONS)})")
@@ -122,7 +125,7 @@ class TrackingSession:
             if back_from is not None:
                 reader = self._random_access(back_from, direction)
                 spill = stack.enter_context(LabelSpill(self._spill_dir))
-                self._track_backward(reader, back_from, spill)
+                self._track_backward(reader, back_from, spill, wrap_backward)
             self.tracker.reset()
             seen = -1
             for frame in self._frames:
@@ -151,11 +154,14 @@ class TrackingSession:
             return np.zeros(frame.image.shape[:2], np.uint8)
         return self.tracker.step(frame.image)
 
-    def _track_backward(self, reader: VideoReader, start: int, spill: LabelSpill) -> None:
+    def _track_backward(self, reader: VideoReader, start: int, spill: LabelSpill, wrap: FrameWrap | None) -> None:
         """Track from frame ``start`` (a given one) down to 0, masks applied as they are met; the
         labels go to ``spill``."""
         self.tracker.reset()
-        for frame in frames_backward(reader, start):
+        frames: Iterable[Frame] = frames_backward(reader, start)
+        if wrap is not None:
+            frames = wrap(frames_backward(reader, start), start + 1)
+        for frame in frames:
             spill.put(frame.index, self._step(frame))
 
     # -- checks and helpers -------------------------------------------------------------------
