@@ -159,3 +159,22 @@ def test_bad_direction_is_a_usage_error(clip: tuple[Path, Path], tmp_path: Path)
     video, gt = clip
     assert main(["track", str(video), "-m", str(gt / "00000.png"), "-o", str(tmp_path / "o"),
                  "--direction", "sideways"]) == 2
+
+
+def test_real_clip_objects_given_on_later_frames_reach_the_first(shared_data: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    judo = shared_data / "real-clips" / "judo"
+    if not judo.is_dir():
+        pytest.skip(f"{judo} is absent")
+    out = tmp_path / "masks"
+    rc = main(["track", str(judo / "frames"), "-m", str(judo / "masks"), "-o", str(out), "-e", "classical-fast",
+               "--report", str(tmp_path / "report.json"), "-q"])
+    assert rc == 0
+    assert "00005.png: mask is 853x480" in capsys.readouterr().err  # resized, with a warning
+    given = {t: read_mask(judo / "masks" / f"{t:05d}.png") for t in (0, 5, 8, 13)}
+    first = read_mask(out / "00000.png")
+    for obj, t in ((2, 5), (3, 8), (4, 13)):  # tracked back to frame 0, at a plausible size
+        ratio = (first == obj).sum() / (given[t] == obj).sum()
+        assert 0.3 < ratio < 3, (obj, ratio)
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert all(o["frames_tracked"] == 16 for o in doc["objects"])

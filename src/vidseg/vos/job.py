@@ -9,6 +9,7 @@ before the break, and the run says where it broke.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,9 +92,11 @@ def track_video(reader: VideoReader, prompts: Mapping[int, np.ndarray], outputs:
     def wrap_backward(frames: Iterator[Frame], total: int | None) -> Iterable[Frame]:
         return frames if progress is None else progress(frames, total, "track back")
 
-    tracked: Iterable[tuple[Frame, np.ndarray]] = session.propagate(direction, wrap_backward=wrap_backward)
+    stream = session.propagate(direction, wrap_backward=wrap_backward)
+    first = next(stream, None)  # any backward pass runs here, before an output is opened
+    tracked: Iterator[tuple[Frame, np.ndarray]] = itertools.chain([] if first is None else [first], stream)
     if progress is not None:
-        tracked = progress(iter(tracked), n, "track")
+        tracked = iter(progress(tracked, n, "track"))
     broken: DecodeError | None = None
     with contextlib.ExitStack() as stack:
         sinks = _Sinks.open(stack, reader, outputs)
