@@ -3,6 +3,7 @@ order, on synthetic scenes with exact ground truth."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -12,7 +13,9 @@ from vos_helpers import make_scene, write_scene
 from vidseg.errors import InputError
 from vidseg.io import open_video
 from vidseg.io.container import ContainerReader
-from vidseg.io.frames import Frame
+from vidseg.io.frames import Frame, VideoInfo
+from vidseg.io.reverse import REVERSE_CHUNK
+from vidseg.io.source import VideoReader
 from vidseg.synthetic import jaccard
 from vidseg.vos import ClassicalConfig, ClassicalTracker, TrackingSession
 
@@ -155,3 +158,33 @@ def test_session_errors(scene_factory):
         session.add_mask(0, np.zeros((4, 4, 3), np.uint8))
     with pytest.raises(InputError, match="unknown engine"):
         TrackingSession(frames_of(scene), "turbo")
+
+
+class RenderedVideo(VideoReader):
+    """A scene rendered on demand, logging how many decoded images are alive at once."""
+
+    def __init__(self, scene) -> None:
+        self.scene = scene
+        self.info = VideoInfo(path="rendered", kind="container", width=scene.width, height=scene.height,
+                              frame_count=scene.n_frames, fps=None, duration=None, codec=None, time_base=None)
+        self._images: list[weakref.ref[np.ndarray]] = []
+        self.most_alive = 0
+
+    def read(self, index: int) -> Frame:
+        image = self.scene.render(index)[0]
+        self._images = [r for r in self._images if r() is not None] + [weakref.ref(image)]
+        self.most_alive = max(self.most_alive, len(self._images))
+        return Frame(index=index, time=index / 30, stem=f"{index:05d}", image=image)
+
+    def __iter__(self) -> Iterator[Frame]:
+        return (self.read(i) for i in range(self.scene.n_frames))
+
+
+def test_tracking_back_over_a_long_video_holds_one_chunk_of_frames():
+    scene = make_scene("translate", 150)
+    video = RenderedVideo(scene)
+    session = TrackingSession(video, "classical-fast")
+    session.add_mask(149, scene.render(149)[1])
+    for frame, labels in session.propagate():
+        assert labels.shape == frame.image.shape[:2]
+    assert REVERSE_CHUNK < video.most_alive <= REVERSE_CHUNK + 4  # not all 150
