@@ -178,3 +178,27 @@ def test_real_clip_objects_given_on_later_frames_reach_the_first(shared_data: Pa
         assert 0.3 < ratio < 3, (obj, ratio)
     doc = json.loads((tmp_path / "report.json").read_text())
     assert all(o["frames_tracked"] == 16 for o in doc["objects"])
+
+
+def test_live_stream_given_midway_needs_direction_forward(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from vidseg.errors import InputError
+    from vidseg.io import open_video
+
+    src = "lavfi:testsrc=size=64x48:rate=10:duration=2"
+    try:
+        open_video(src).close()
+    except InputError as exc:  # an FFmpeg build without libavdevice
+        pytest.skip(f"lavfi device unavailable: {exc}")
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:30, 20:40] = 1
+    write_mask(tmp_path / "m.png", mask)
+    args = ["track", src, "-m", str(tmp_path / "m.png"), "--frame", "5", "-q"]
+    assert main([*args, "-o", str(tmp_path / "both")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "live stream" in err and "--direction forward" in err
+    assert not (tmp_path / "both").exists()
+    assert main([*args, "-o", str(tmp_path / "fwd"), "--direction", "forward"]) == 0
+    out = sorted((tmp_path / "fwd").glob("*.png"))
+    assert len(out) == 20
+    assert not any(read_mask(p).any() for p in out[:5]) and np.array_equal(read_mask(out[5]), mask)

@@ -129,8 +129,10 @@ def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], cli
     with open_video(video, fps=frame_rate) as reader:
         info = reader.info
         if mask is not None:
-            stems = [f.stem for f in reader.files] if isinstance(reader, FolderReader) else [
+            stems: list[str] | None = [f.stem for f in reader.files] if isinstance(reader, FolderReader) else [
                 f"{i:05d}" for i in range(len(reader))]
+            if info.frame_count is None:  # a live stream: masks name their frame by number
+                stems = None
             prompts = load_prompts(mask, stems, (info.height, info.width), frame=frame,
                                    warn=lambda msg: click.echo(f"vidseg: warning: {msg}", err=True))
         else:

@@ -179,10 +179,10 @@ class TrackingSession:
         if isinstance(frames, VideoReader) and frames.info.kind != "stream":
             return frames
         what = "objects are given" if direction == "backward" else "an object is first given"
-        source = "a live stream" if isinstance(frames, VideoReader) else "a stream of frames"
+        source, path = ("a live stream", frames.path) if isinstance(frames, VideoReader) else ("a stream of frames", None)
         raise InputError(f"{what} on frame {start}: tracking back to the frames before it needs random "
                          f"access (a video file or a frame folder), which {source} lacks; track forward "
-                         "only (direction 'forward', vidseg track --direction forward)")
+                         "only (direction 'forward', vidseg track --direction forward)", path)
 
     def _confidence(self, labels: np.ndarray, t: int) -> dict[int, float] | None:
         """Every few frames, the engine's mean probability inside each object it tracks forward."""
