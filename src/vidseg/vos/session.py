@@ -103,46 +103,32 @@ class TrackingSession:
             raise InputError(f"unknown direction {direction!r} (choose from {', '.join(DIRECTIONS)})")
         if not self._prompts:
             raise InputError("no mask was given: give the objects on some frame first")
-        given = {t: self._chosen(t) for t in sorted(self._prompts)}
-        first: dict[int, int] = {}
-        last_given: dict[int, int] = {}
-        for t, ids in given.items():
-            for o in ids:
-                first.setdefault(o, t)
-                last_given[o] = t
-        later = {o: t for o, t in first.items() if t > 0}
-        back_from: int | None = None  # the frame the backward pass starts from
-        if direction == "backward":
-            back_from = max(given)
-        elif direction == "both" and later:
-            back_from = max(later.values())
-        self._check_length(max(given))
+        plan = _Plan(direction, {t: self._chosen(t) for t in sorted(self._prompts)})
+        self._check_length(plan.last_frame)
         self._monitor = HealthMonitor(
-            {o: {t: int(np.count_nonzero(self._prompts[t][0] == o)) for t, ids in given.items() if o in ids}
-             for o in first}, direction=direction)
+            {o: {t: int(np.count_nonzero(self._prompts[t][0] == o)) for t, ids in plan.given.items() if o in ids}
+             for o in plan.first}, direction=direction)
         with contextlib.ExitStack() as stack:
             spill: LabelSpill | None = None
-            if back_from is not None:
-                reader = self._random_access(back_from, direction)
+            if plan.back_from is not None:
+                reader = self._random_access(plan.back_from, direction)
                 spill = stack.enter_context(LabelSpill(self._spill_dir))
-                self._track_backward(reader, back_from, spill, wrap_backward)
+                self._track_backward(reader, plan.back_from, spill, wrap_backward)
             self.tracker.reset()
             seen = -1
             for frame in self._frames:
                 t = seen = frame.index
                 if direction == "backward":
                     labels = np.zeros(frame.image.shape[:2], np.uint8)
-                    expected = [o for o, f in last_given.items() if f >= t]
                 else:
                     labels = self._step(frame)
-                    expected = list(first) if direction == "both" else [o for o, f in first.items() if f <= t]
-                if spill is not None and back_from is not None and t <= back_from:
-                    labels = _merge(labels, spill.get(t), direction, [o for o, f in later.items() if f > t])
+                if spill is not None and t in spill:
+                    labels = _merge(labels, spill.get(t), direction, plan.given_after(t))
                 confidence = self._confidence(labels, t) if direction != "backward" else None
-                self._monitor.update(t, labels, expected, confidence)
+                self._monitor.update(t, labels, plan.expected(t), confidence)
                 yield frame, labels
-        if seen < max(given):
-            raise InputError(f"a mask was given for frame {max(given)} but the video ended after frame {seen}")
+        if seen < plan.last_frame:
+            raise InputError(f"a mask was given for frame {plan.last_frame} but the video ended after frame {seen}")
 
     # -- passes -----------------------------------------------------------------------------
     def _step(self, frame: Frame) -> np.ndarray:
@@ -158,10 +144,8 @@ class TrackingSession:
         """Track from frame ``start`` (a given one) down to 0, masks applied as they are met; the
         labels go to ``spill``."""
         self.tracker.reset()
-        frames: Iterable[Frame] = frames_backward(reader, start)
-        if wrap is not None:
-            frames = wrap(frames_backward(reader, start), start + 1)
-        for frame in frames:
+        backward = frames_backward(reader, start)
+        for frame in backward if wrap is None else wrap(backward, start + 1):
             spill.put(frame.index, self._step(frame))
 
     # -- checks and helpers -------------------------------------------------------------------
@@ -195,6 +179,39 @@ class TrackingSession:
             if inside.any():
                 out[o] = float(prob[channel][inside].mean())
         return out
+
+
+class _Plan:
+    """Which objects are tracked on which frames, from the ids given on each frame."""
+
+    def __init__(self, direction: str, given: dict[int, list[int]]) -> None:
+        self.direction = direction
+        self.given = given  # frame -> ids given there, frames ascending
+        self.first: dict[int, int] = {}  # id -> the first frame it is given on
+        self.last: dict[int, int] = {}  # id -> the last frame it is given on
+        for t, ids in given.items():
+            for o in ids:
+                self.first.setdefault(o, t)
+                self.last[o] = t
+        self.last_frame = max(given)
+        later = [t for t in self.first.values() if t > 0]
+        self.back_from: int | None = None  # where the backward pass starts (None: no backward pass)
+        if direction == "backward":
+            self.back_from = self.last_frame
+        elif direction == "both" and later:
+            self.back_from = max(later)
+
+    def given_after(self, t: int) -> list[int]:
+        """The objects first given after frame ``t``."""
+        return [o for o, f in self.first.items() if f > t]
+
+    def expected(self, t: int) -> list[int]:
+        """The objects tracked on frame ``t``."""
+        if self.direction == "both":
+            return list(self.first)
+        if self.direction == "forward":
+            return [o for o, f in self.first.items() if f <= t]
+        return [o for o, f in self.last.items() if f >= t]
 
 
 def _present(mask: np.ndarray) -> list[int]:
