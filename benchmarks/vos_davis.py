@@ -1,4 +1,4 @@
-"""The tracker presets on ../shared/data/davis2016-dev: J, F, J&F, flicker, end-to-end fps and
+"""The tracking engines on ../shared/data/davis2016-dev: J, F, J&F, flicker, end-to-end fps and
 peak memory per sequence, and the means (the README's table). Skips, saying why, when the data
 is absent.
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=DAVIS_DEV, help="DAVIS-layout dataset root")
     ap.add_argument("--engines", default="copy,fast,default,accurate",
-                    help="comma-separated engines (tracker presets, or copy)")
+                    help="comma-separated engines (tracking engines, or copy)")
     ap.add_argument("--sequences", default=None, help="comma-separated sequences (default: all)")
     ap.add_argument("--json", type=Path, help="write every figure as JSON to this file")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")

@@ -72,13 +72,13 @@ def _child(kind: str, preset: str, frames: int, width: int, height: int) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--presets", default="fast,default,accurate,flow-fast,flow-default,flow-accurate",
+    ap.add_argument("--presets", default="fast,default,accurate",
                     help="comma-separated engine names (see vidseg.vos.engines)")
     ap.add_argument("--speed-frames", type=int, default=150, help="frames of the 854x480 speed clip")
     ap.add_argument("--short", type=int, default=100, help="frames of the short memory clip")
     ap.add_argument("--long", type=int, default=10_000, help="frames of the long memory clip")
     ap.add_argument("--memory-size", default="854x480", help="WxH of the memory clips")
-    ap.add_argument("--memory-preset", default="flow-fast", help="engine name used for the memory runs")
+    ap.add_argument("--memory-preset", default="default", help="engine name used for the memory runs")
     ap.add_argument("--json", dest="json_out", default=None, metavar="OUT", help="also write the results as JSON")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)

@@ -42,7 +42,7 @@ def test_bench_copy_markdown_json(dataset: Path, tmp_path: Path, capsys: pytest.
 
 def test_bench_errors(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", str(dataset), "--engine", "nope", "-q"]) == 1
-    assert "unknown tracker preset 'nope'" in capsys.readouterr().err
+    assert "unknown engine 'nope'" in capsys.readouterr().err
     assert main(["bench", str(tmp_path), "-q"]) == 1
     assert "not a DAVIS dataset" in capsys.readouterr().err
     assert main(["bench", "--help"]) == 0

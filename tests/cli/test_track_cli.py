@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 from vidseg.cli.main import main
 from vidseg.io.palette import read_mask, write_mask
-from vidseg.synthetic import demo_scene, encode_clip, write_masks, write_video
+from vidseg.synthetic import demo_scene, encode_clip, motion_scene, write_masks, write_video
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +117,88 @@ def test_truncated_video_keeps_the_frames_before_the_break(tmp_path: Path,
     kept = sorted(out.glob("*.png"))
     assert 5 <= len(kept) < 40
     assert [p.stem for p in kept] == [f"{i:05d}" for i in range(len(kept))]
+
+
+def test_objects_given_midway_are_tracked_back_and_reported(clip: tuple[Path, Path], tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    video, gt = clip
+    both, forward, report = tmp_path / "both", tmp_path / "forward", tmp_path / "r" / "report.json"
+    rc = main(["track", str(video), "-m", str(gt / "00012.png"), "--frame", "12", "-o", str(both),
+               "--report", str(report), "-e", "classical", "-q"])
+    assert rc == 0
+    assert main(["track", str(video), "-m", str(gt / "00012.png"), "--frame", "12", "-o", str(forward),
+                 "--direction", "forward", "-q"]) == 0
+    ious: dict[int, list[float]] = {1: [], 2: []}
+    for i in range(12):  # tracked back from frame 12 with --direction both, empty with forward
+        pred, true = read_mask(both / f"{i:05d}.png"), read_mask(gt / f"{i:05d}.png")
+        for k in (1, 2):
+            union = np.logical_or(pred == k, true == k).sum()
+            ious[k].append(np.logical_and(pred == k, true == k).sum() / union if union else 1.0)
+        assert not read_mask(forward / f"{i:05d}.png").any()
+    assert min(np.mean(v) for v in ious.values()) > 0.6
+    doc = json.loads(report.read_text())
+    assert doc["frames"] == 24 and doc["direction"] == "both"
+    assert [o["object_id"] for o in doc["objects"]] == [1, 2]
+    assert all(o["first_given"] == 12 and o["frames_expected"] == 24 for o in doc["objects"])
+    assert list(both.iterdir()) and all(p.suffix == ".png" for p in both.iterdir())  # no report among the masks
+    assert not list(report.parent.glob(".vidseg-tmp-*"))
+
+
+def test_a_lost_object_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scene = motion_scene("leave", 40, width=160, height=120)
+    write_video(scene, tmp_path / "leave.mp4", audio=False)
+    write_mask(tmp_path / "m.png", scene.render(0)[1])
+    rc = main(["track", str(tmp_path / "leave.mp4"), "-m", str(tmp_path / "m.png"), "-o", str(tmp_path / "o"),
+               "-q"])
+    assert rc == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.fullmatch(r"vidseg: warning: object 1 lost at frames \d+-\d+, refound at \d+", err[0])
+
+
+def test_bad_direction_is_a_usage_error(clip: tuple[Path, Path], tmp_path: Path) -> None:
+    video, gt = clip
+    assert main(["track", str(video), "-m", str(gt / "00000.png"), "-o", str(tmp_path / "o"),
+                 "--direction", "sideways"]) == 2
+
+
+def test_real_clip_objects_given_on_later_frames_reach_the_first(shared_data: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    judo = shared_data / "real-clips" / "judo"
+    if not judo.is_dir():
+        pytest.skip(f"{judo} is absent")
+    out = tmp_path / "masks"
+    rc = main(["track", str(judo / "frames"), "-m", str(judo / "masks"), "-o", str(out), "-e", "classical-fast",
+               "--report", str(tmp_path / "report.json"), "-q"])
+    assert rc == 0
+    assert "00005.png: mask is 853x480" in capsys.readouterr().err  # resized, with a warning
+    given = {t: read_mask(judo / "masks" / f"{t:05d}.png") for t in (0, 5, 8, 13)}
+    first = read_mask(out / "00000.png")
+    for obj, t in ((2, 5), (3, 8), (4, 13)):  # tracked back to frame 0, at a plausible size
+        ratio = (first == obj).sum() / (given[t] == obj).sum()
+        assert 0.3 < ratio < 3, (obj, ratio)
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert all(o["frames_tracked"] == 16 for o in doc["objects"])
+
+
+def test_live_stream_given_midway_needs_direction_forward(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from vidseg.errors import InputError
+    from vidseg.io import open_video
+
+    src = "lavfi:testsrc=size=64x48:rate=10:duration=2"
+    try:
+        open_video(src).close()
+    except InputError as exc:  # an FFmpeg build without libavdevice
+        pytest.skip(f"lavfi device unavailable: {exc}")
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:30, 20:40] = 1
+    write_mask(tmp_path / "m.png", mask)
+    args = ["track", src, "-m", str(tmp_path / "m.png"), "--frame", "5", "-q"]
+    assert main([*args, "-o", str(tmp_path / "both")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "live stream" in err and "--direction forward" in err
+    assert not (tmp_path / "both").exists()
+    assert main([*args, "-o", str(tmp_path / "fwd"), "--direction", "forward"]) == 0
+    out = sorted((tmp_path / "fwd").glob("*.png"))
+    assert len(out) == 20
+    assert not any(read_mask(p).any() for p in out[:5]) and np.array_equal(read_mask(out[5]), mask)

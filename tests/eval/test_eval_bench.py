@@ -69,7 +69,7 @@ def test_injected_engine_in_process(dataset: Path) -> None:
 
 
 def test_errors(dataset: Path, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="unknown tracker preset 'nope'"):
+    with pytest.raises(InputError, match="unknown engine 'nope'"):
         make_engine_factory("nope")
     with pytest.raises(InputError, match="not a DAVIS dataset"):
         run_benchmark(tmp_path, engine="copy")

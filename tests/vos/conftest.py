@@ -1,4 +1,4 @@
-"""Synthetic scenes with exact ground truth for the tracker tests, and a J (IoU) helper."""
+"""Synthetic scenes with exact ground truth for the tracker tests and a J (IoU) helper."""
 
 from __future__ import annotations
 
@@ -6,15 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from vos_helpers import make_scene
 
-from vidseg.synthetic import Scene, jaccard, motion_scene
-
-W, H = 192, 144
-
-
-def make_scene(kind: str, n: int = 30) -> Scene:
-    """A small scene of one kind of motion (see :func:`vidseg.synthetic.motion_scene`)."""
-    return motion_scene(kind, n, width=W, height=H)
+from vidseg.synthetic import Scene, jaccard
 
 
 @pytest.fixture

@@ -7,12 +7,33 @@ import pytest
 
 from vidseg.errors import InputError
 from vidseg.synthetic import Scene, Shape, motion_scene
-from vidseg.vos.engines import engine_names, make_tracker
+from vidseg.vos.classical import ClassicalConfig, ClassicalTracker
+from vidseg.vos.engines import engine_descriptions, engine_names, make_tracker, resolve_tracker
 
 
 def test_unknown_engine_names_the_choices() -> None:
-    with pytest.raises(InputError, match="default"):
+    with pytest.raises(InputError, match="unknown engine 'nope'.*classical-fast"):
         make_tracker("nope")
+
+
+def test_every_engine_name_is_described_and_the_classical_names_are_its_presets() -> None:
+    descriptions = engine_descriptions()
+    assert list(descriptions) == engine_names()
+    assert {"fast", "default", "accurate", "classical", "classical-fast", "classical-accurate"} <= set(descriptions)
+    assert all(d and "\n" not in d for d in descriptions.values())
+    for name, preset in (("classical", "default"), ("classical-fast", "fast"), ("classical-accurate", "accurate")):
+        tracker = make_tracker(name)
+        assert isinstance(tracker, ClassicalTracker) and tracker.config.name == preset
+
+
+def test_resolve_tracker_takes_a_name_a_config_or_a_tracker() -> None:
+    assert isinstance(resolve_tracker("classical-fast"), ClassicalTracker)
+    made = resolve_tracker(ClassicalConfig(work_width=100))
+    assert isinstance(made, ClassicalTracker) and made.config.work_width == 100
+    ready = ClassicalTracker()
+    assert resolve_tracker(ready) is ready
+    with pytest.raises(InputError, match="not an engine name"):
+        resolve_tracker(42)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", engine_names())
@@ -29,7 +50,7 @@ def test_every_engine_follows_a_moving_object(name: str) -> None:
     assert float(np.mean(ious)) > 0.7  # the first mask copied would score about 0.25 here
 
 
-@pytest.mark.parametrize("name", ["default", "flow-fast"])
+@pytest.mark.parametrize("name", ["default", "fast"])
 def test_step_errors(name: str) -> None:
     img, gt = motion_scene("translate", 2).render(0)
     tracker = make_tracker(name)

@@ -45,6 +45,16 @@ def test_folder_named_like_frames(tmp_path: Path):
     assert np.unique(out[5]).tolist() == [0, 2]
 
 
+def test_unknown_frame_count_matches_masks_by_frame_number(tmp_path: Path):
+    write_mask(tmp_path / "00012.png", labels(ids=(1,)))
+    write_mask(tmp_path / "40.png", labels(ids=(2,)))
+    assert sorted(load_prompts(tmp_path, None, SIZE)) == [12, 40]
+    assert list(load_prompts(tmp_path / "40.png", None, SIZE, frame=900)) == [900]
+    (tmp_path / "first.png").write_bytes((tmp_path / "40.png").read_bytes())
+    with pytest.raises(InputError, match="no frame is named 'first'"):
+        load_prompts(tmp_path, None, SIZE)
+
+
 def test_one_pixel_narrow_mask_is_resized_with_a_warning(tmp_path: Path):
     f = tmp_path / "00005.png"
     write_mask(f, labels(h=480, w=853))

@@ -8,14 +8,15 @@ import click
 from tqdm import tqdm
 
 from vidseg.cli.common import force_option, quiet_option
+from vidseg.vos.engines import engine_names
 
 
 @click.command("bench")
 @click.argument("dataset_root", type=click.Path(path_type=Path))
 @click.option("--engine", default="default", show_default=True,
-              help="Tracker preset (fast, default, accurate; flow-fast, flow-default, flow-accurate "
-                   "for the alternative flow-and-colour engine) or 'copy' (the first mask repeated: "
-                   "the floor any tracker must beat).")
+              help=f"Tracking engine ({', '.join(engine_names())}; each described in "
+                   "`vidseg track --help`) or 'copy' (the first mask repeated: the floor any tracker "
+                   "must beat).")
 @click.option("--sequences", default=None, metavar="A,B",
               help="Comma-separated sequences (default: every annotated sequence).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
-from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import click
 import numpy as np
 
 from vidseg.cli.common import echo, force_option, progress, quiet_option
-from vidseg.errors import DecodeError, InputError, OutputError
+from vidseg.errors import DecodeError, InputError
 from vidseg.io.source import VideoReader
-from vidseg.vos.engines import engine_names
+from vidseg.vos.engines import engine_descriptions, engine_names
+
+if TYPE_CHECKING:
+    from vidseg.vos.session import Direction
+
+T = TypeVar("T")
+
+
+def _engine_help() -> str:
+    names = "; ".join(f"{name}: {text}" for name, text in engine_descriptions().items())
+    return f"The tracking engine. {names}."
 
 
 def _parse_fps(value: str | None) -> Fraction | None:
@@ -47,10 +57,20 @@ def _parse_fps(value: str | None) -> Fraction | None:
 @click.option("--frame", "frame", type=int, default=None, metavar="N",
               help="Frame index a single MASK, --box or --click belongs to (default 0). Not used with "
                    "a mask folder.")
-@click.option("-p", "--preset", type=click.Choice(engine_names()), default="default",
-              show_default=True, help="Speed/accuracy trade-off of the tracker (see the README table): "
-                                      "fast for live video, default, accurate; the flow-* presets "
-                                      "run the alternative flow-and-colour engine.")
+@click.option("-e", "--engine", "-p", "--preset", "engine", type=click.Choice(engine_names()), default="default",
+              show_default=True, help=_engine_help())
+@click.option("--direction", type=click.Choice(["both", "forward", "backward"]), default="both",
+              show_default=True,
+              help="both: every object on every frame, tracked forward from the frame where it is "
+                   "first given and backward from there to the first frame (objects given later only "
+                   "fill pixels that objects given earlier leave as background). forward: objects "
+                   "only from where they are given (earlier frames empty; the only choice for a live "
+                   "stream when objects are given after frame 0). backward: from the last given frame "
+                   "down to the first; later frames empty.")
+@click.option("--report", "report", default=None, metavar="FILE.json",
+              help="Also write the tracking report as JSON: per object the frames where it was given "
+                   "and tracked, where it was lost and refound, and where its area jumped. Problems "
+                   "are always printed as warnings at the end.")
 @click.option("--overlay", "overlay", default=None, metavar="FILE.mp4",
               help="Also write an overlay video (coloured masks and contours) at the source's timestamps, "
                    "with its audio.")
@@ -72,9 +92,9 @@ def _parse_fps(value: str | None) -> Fraction | None:
 @force_option
 @quiet_option
 def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], clicks: tuple[str, ...],
-          neg_clicks: tuple[str, ...], frame: int | None, preset: str, overlay: str | None,
-          rle: str | None, mask_video: str | None, per_object: bool, alpha: float, show_ids: bool,
-          audio: bool, fps: str | None, force: bool, quiet: bool) -> None:
+          neg_clicks: tuple[str, ...], frame: int | None, engine: str, direction: str, report: str | None,
+          overlay: str | None, rle: str | None, mask_video: str | None, per_object: bool, alpha: float,
+          show_ids: bool, audio: bool, fps: str | None, force: bool, quiet: bool) -> None:
     """Track the objects given in MASK through VIDEO_OR_FRAMES and write a mask per frame.
 
     VIDEO_OR_FRAMES is any video PyAV opens (mp4, mkv, webm, mov, avi), a folder of JPEG/PNG frames
@@ -84,15 +104,14 @@ def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], cli
     \b
     Examples:
       vidseg track clip.mp4 -m first.png -o masks --overlay overlay.mp4
-      vidseg track frames/ -m prompts/ -o masks --rle masks.json -p fast
+      vidseg track frames/ -m prompts/ -o masks --rle masks.json -e fast
+      vidseg track clip.mp4 -m mask40.png --frame 40 -o masks --report report.json
       vidseg track clip.mp4 --box 120,80,300,400 --click 2:500,260 -o masks
     """
-    from vidseg.io.atomic import atomic_dir, check_writable
     from vidseg.io.folder import FolderReader
-    from vidseg.io.overlay import draw_overlay
     from vidseg.io.reader import open_video
-    from vidseg.io.writers import MaskFolderWriter, MaskVideoWriter, OverlayVideoWriter, RleWriter
-    from vidseg.vos import TrackingSession, load_prompts
+    from vidseg.vos import load_prompts
+    from vidseg.vos.job import TrackOutputs, track_video
 
     say = echo(quiet)
     frame_rate = _parse_fps(fps)
@@ -100,57 +119,35 @@ def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], cli
         raise click.UsageError("give the objects with -m MASK_OR_FOLDER, --box or --click")
     if mask is not None and (boxes or clicks or neg_clicks):
         raise click.UsageError("-m cannot be combined with --box/--click")
-    for extra in (overlay, rle, mask_video):
-        if extra is not None:
-            check_writable(extra, force=force)
-    if Path(output).exists() and not Path(output).is_dir():
-        raise OutputError("exists and is not a folder", output)
-    if Path(output).is_dir() and any(Path(output).iterdir()) and not force:
-        raise OutputError("folder exists and is not empty (use --force to overwrite)", output)
+    outputs = TrackOutputs(masks=output, overlay=overlay, rle=rle, mask_video=mask_video, report=report,
+                           per_object=per_object, alpha=alpha, show_ids=show_ids, audio=audio, force=force)
+    outputs.check()
+
+    def bar(items: Iterator[T], total: int | None, desc: str) -> Iterable[T]:
+        return progress(items, total=total, desc=desc, quiet=quiet)
 
     with open_video(video, fps=frame_rate) as reader:
         info = reader.info
-        n = len(reader)
         if mask is not None:
-            stems = [f.stem for f in reader.files] if isinstance(reader, FolderReader) else [
-                f"{i:05d}" for i in range(n)]
+            stems: list[str] | None = [f.stem for f in reader.files] if isinstance(reader, FolderReader) else [
+                f"{i:05d}" for i in range(len(reader))]
+            if info.frame_count is None:  # a live stream: masks name their frame by number
+                stems = None
             prompts = load_prompts(mask, stems, (info.height, info.width), frame=frame,
                                    warn=lambda msg: click.echo(f"vidseg: warning: {msg}", err=True))
         else:
             prompts = _prompts_from_clicks(reader, frame or 0, boxes, clicks, neg_clicks)
-        session = TrackingSession(reader, preset)
-        for index in sorted(prompts):
-            session.add_mask(index, prompts[index])
-        broken: DecodeError | None = None
-        done = 0
-        with contextlib.ExitStack() as stack:
-            tmp_out = stack.enter_context(atomic_dir(output, force=force))
-            masks = stack.enter_context(MaskFolderWriter(tmp_out, force=True, per_object=per_object))
-            ov = (stack.enter_context(OverlayVideoWriter(overlay, source=reader, force=force,
-                                                          audio=audio))
-                  if overlay else None)
-            mv = MaskVideoWriter(mask_video, source=reader, force=force) if mask_video else None
-            if mv is not None:
-                stack.enter_context(mv)
-            rw = stack.enter_context(RleWriter(rle, force=force)) if rle else None
-            try:
-                for fr, labels in progress(session.propagate(), total=n or None, desc="track", quiet=quiet):
-                    masks.write(fr.stem, labels)
-                    if ov is not None:
-                        ov.write_frame(fr, draw_overlay(fr.image, labels, alpha=alpha, show_ids=show_ids))
-                    if mv is not None:
-                        mv.write(fr, labels)
-                    if rw is not None:
-                        rw.add_labels(fr, labels)
-                    done += 1
-            except DecodeError as exc:  # keep what was decoded; say where it broke after closing
-                broken = exc
-    n_objects = len(set().union(*(np.unique(m[m > 0]).tolist() for m in prompts.values())))
-    say(f"Tracked {n_objects} object(s) over {done} frame(s): masks in {output}"
-        + (f", overlay {overlay}" if overlay else "") + (f", RLE {rle}" if rle else ""))
+        run = track_video(reader, prompts, outputs, engine=engine, direction=cast("Direction", direction),
+                          progress=bar)
+    say(f"Tracked {len(run.objects)} object(s) over {run.frames} frame(s): masks in {output}"
+        + (f", overlay {overlay}" if overlay else "") + (f", RLE {rle}" if rle else "")
+        + (f", report {report}" if report else ""))
+    for problem in run.report.problems():
+        click.echo(f"vidseg: warning: {problem}", err=True)
+    broken = run.decode_error
     if broken is not None:
-        raise DecodeError(f"{broken.message}; the outputs hold the {done} frames tracked before it",
-                          broken.path, frames_done=done)
+        raise DecodeError(f"{broken.message}; the outputs hold the {run.frames} frames tracked before it",
+                          broken.path, frames_done=run.frames)
 
 
 def _split_id(text: str, default: int, n_values: int, what: str) -> tuple[int, list[int]]:

@@ -68,7 +68,7 @@ def make_engine_factory(name: str) -> EngineFactory:
     from vidseg.vos.engines import ENGINES, make_tracker
 
     if name not in ENGINES:
-        raise InputError(f"unknown tracker preset {name!r} (choose from {', '.join(engine_names())})")
+        raise InputError(f"unknown engine {name!r} (choose from {', '.join(engine_names())})")
     return lambda: make_tracker(name)
 
 
@@ -151,7 +151,7 @@ def run_benchmark(
 ) -> BenchResult:
     """Track, write, score and time every sequence (or ``sequences``) of the DAVIS root ``root``.
 
-    ``engine`` names ``copy`` or a tracker preset; ``engine_factory`` overrides it (tests).
+    ``engine`` names ``copy`` or a tracking engine (see :mod:`vidseg.vos.engines`); ``engine_factory`` overrides it (tests).
     Results go to ``out_dir/<seq>/`` (a temporary folder, removed afterwards, when ``None``).
     ``progress`` is called with each sequence's name once it is tracked.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -56,3 +57,7 @@ class VideoInfo:
     @property
     def has_audio(self) -> bool:
         return self.audio_codec is not None
+
+
+FrameWrap = Callable[[Iterator[Frame], int | None], Iterable[Frame]]
+"""Something that wraps a stream of frames and its length, if known (e.g. in a progress bar)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from vidseg.errors import DecodeError
-from vidseg.io.frames import Frame
+from vidseg.io.frames import Frame, FrameWrap
 from vidseg.models.card import ModelCard
 from vidseg.segment.effects import Effect, flatten, remove_background
 from vidseg.segment.pipeline import run_pipeline
@@ -59,9 +59,6 @@ class RunReport:
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
-FrameWrap = Callable[[Iterator[Frame], int | None], Iterable[Frame]]
 
 
 def segment_video(source: str | Path, segmenter: Segmenter, outputs: Outputs, *,

@@ -1,4 +1,5 @@
-"""Fast reductions over the channel (last) axis of small-channel HxWxC arrays.
+"""Fast reductions over the channel (last) axis of small-channel HxWxC arrays, and the
+background channel of object probabilities.
 
 numpy's ``sum(axis=2)`` on an HxWx2 array is several times slower than adding the channel
 planes one by one, and the tracker does this on every frame.
@@ -23,3 +24,15 @@ def channel_max(x: np.ndarray) -> np.ndarray:
     for c in range(1, x.shape[-1]):
         np.maximum(out, x[..., c], out=out)
     return out
+
+
+def with_background(obj: np.ndarray, power: float = 1.0) -> np.ndarray:
+    """HxWxK object probabilities -> HxWx(K+1) with background (1 - their clipped sum) first,
+    raised to ``power`` (> 1 sharpens) and normalised per pixel."""
+    obj = np.clip(obj, 0.0, 1.0)
+    bg = np.clip(1.0 - channel_sum(obj), 0.0, 1.0)[..., None]
+    p = np.concatenate([bg, obj], axis=2)
+    if power != 1.0:
+        p = p ** power
+    p /= np.maximum(channel_sum(p), 1e-6)[..., None]
+    return p.astype(np.float32)

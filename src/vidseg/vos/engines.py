@@ -1,67 +1,60 @@
-"""Tracking engines by name: what `vidseg track -p NAME` and `vidseg bench --engine NAME` pick.
+"""Tracking engines by name: what ``vidseg track -e NAME``, ``vidseg bench --engine NAME`` and
+``TrackingSession(video, NAME)`` pick.
 
-``fast``, ``default`` and ``accurate`` are the shipped engine's presets (the motion-compensated
-bilateral-grid tracker of :mod:`vidseg.vos.bgrid`); ``flow-fast``, ``flow-default`` and
-``flow-accurate`` name the flow-and-colour tracker of :mod:`vidseg.vos.tracker`, kept as an
-alternative that is stronger on some footage (see the README's table).
+:data:`ENGINES` is the registry: a name -> a factory of a new tracker, whose docstring is the
+name's one-line description (``--help`` shows it). ``classical``, ``classical-fast`` and
+``classical-accurate`` always name the classical engine's presets. The general names ``fast``,
+``default`` and ``accurate`` name the recommended engine at each speed: for now the classical
+engine; point them at another engine here, in :data:`ENGINES` alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Protocol
-
-import numpy as np
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from vidseg.errors import InputError
+from vidseg.vos.stepping import Tracker
+
+__all__ = ["ENGINES", "EngineConfig", "Tracker", "engine_descriptions", "engine_names", "make_tracker",
+           "resolve_tracker"]
 
 
-class Tracker(Protocol):
-    """The stepping interface every engine offers (Cutie's ``step``)."""
+@runtime_checkable
+class EngineConfig(Protocol):
+    """An engine's settings that can build the engine (e.g. :class:`ClassicalConfig`)."""
 
-    def step(self, image: np.ndarray, mask: np.ndarray | None = None,
-             objects: Iterable[int] | None = None) -> np.ndarray: ...
-
-    @property
-    def object_ids(self) -> list[int]: ...
-
-    def probabilities(self) -> tuple[list[int], np.ndarray]: ...
-
-    def reset(self) -> None: ...
+    def make_tracker(self) -> Tracker: ...
 
 
-def _bgrid(preset: str) -> Callable[[], Tracker]:
+def _classical(preset: str, description: str) -> Callable[[], Tracker]:
     def make() -> Tracker:
-        from vidseg.vos.bgrid import BgridTracker, get_bgrid_preset
+        from vidseg.vos.classical import ClassicalTracker, get_classical_preset
 
-        return BgridTracker(get_bgrid_preset(preset))
+        return ClassicalTracker(get_classical_preset(preset))
 
-    return make
-
-
-def _flow(preset: str) -> Callable[[], Tracker]:
-    def make() -> Tracker:
-        from vidseg.vos.config import get_preset
-        from vidseg.vos.tracker import FlowTracker
-
-        return FlowTracker(get_preset(preset))
-
+    make.__doc__ = description
     return make
 
 
 ENGINES: dict[str, Callable[[], Tracker]] = {
-    "fast": _bgrid("fast"),
-    "default": _bgrid("default"),
-    "accurate": _bgrid("accurate"),
-    "flow-fast": _flow("fast"),
-    "flow-default": _flow("default"),
-    "flow-accurate": _flow("accurate"),
+    "fast": _classical("fast", "fastest, for live video (for now the same as classical-fast)"),
+    "default": _classical("default", "the recommended engine (for now the same as classical)"),
+    "accurate": _classical("accurate", "the most accurate, slower (for now the same as classical-accurate)"),
+    "classical": _classical("default", "motion-compensated bilateral-grid label transfer, no learned weights"),
+    "classical-fast": _classical("fast", "classical at a smaller working size with coarser flow"),
+    "classical-accurate": _classical("accurate", "classical at full resolution, about 3x slower"),
 }
 
 
 def engine_names() -> list[str]:
-    """Every engine name, the shipped presets first."""
+    """Every engine name, the general names first."""
     return list(ENGINES)
+
+
+def engine_descriptions() -> dict[str, str]:
+    """Each engine name's one-line description (its factory's docstring)."""
+    return {name: (factory.__doc__ or "").strip().split("\n")[0] for name, factory in ENGINES.items()}
 
 
 def make_tracker(name: str) -> Tracker:
@@ -69,5 +62,17 @@ def make_tracker(name: str) -> Tracker:
     try:
         factory = ENGINES[name]
     except KeyError:
-        raise InputError(f"unknown tracker preset {name!r} (choose from {', '.join(ENGINES)})") from None
+        raise InputError(f"unknown engine {name!r} (choose from {', '.join(ENGINES)})") from None
     return factory()
+
+
+def resolve_tracker(engine: str | EngineConfig | Tracker) -> Tracker:
+    """A tracker from an engine name (a new one), an engine's config (a new one, from its
+    ``make_tracker()``) or a ready tracker (itself)."""
+    if isinstance(engine, str):
+        return make_tracker(engine)
+    if isinstance(engine, EngineConfig):
+        return engine.make_tracker()
+    if callable(getattr(engine, "step", None)) and callable(getattr(engine, "reset", None)):
+        return engine
+    raise InputError(f"{type(engine).__name__} is not an engine name, an engine config or a tracker")

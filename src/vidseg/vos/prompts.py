@@ -14,12 +14,14 @@ from vidseg.io.palette import read_mask
 ASPECT_TOLERANCE = 0.01
 
 
-def load_prompts(path: str | Path, stems: Sequence[str], frame_size: tuple[int, int], *,
+def load_prompts(path: str | Path, stems: Sequence[str] | None, frame_size: tuple[int, int], *,
                  frame: int | None = None, warn: Callable[[str], None] | None = None) -> dict[int, np.ndarray]:
     """The given masks as ``{frame_index: HxW uint8 ids}``.
 
     ``path`` is a PNG given on frame ``frame`` (default 0) or a folder of PNGs named like the frame
-    ``stems`` (YouTube-VOS convention: each gives the objects on its frame). ``frame_size`` is the
+    ``stems`` (YouTube-VOS convention: each gives the objects on its frame); ``stems`` is None when
+    the frame count is unknown (a live stream): masks are then named by frame number and no index
+    is too large. ``frame_size`` is the
     frames' ``(height, width)``. A mask whose size differs but whose aspect ratio agrees within 1%
     is resized with nearest neighbour (``warn`` is told); anything else raises :class:`InputError`.
     """
@@ -32,20 +34,23 @@ def load_prompts(path: str | Path, stems: Sequence[str], frame_size: tuple[int, 
         files = sorted(f for f in p.iterdir() if f.suffix.lower() == ".png" and not f.name.startswith("."))
         if not files:
             raise InputError("no PNG masks in the folder", p)
-        index = _stem_index(stems)
+        index = _stem_index(stems) if stems is not None else None
         out: dict[int, np.ndarray] = {}
         for f in files:
-            i = index.get(f.stem)
-            if i is None and f.stem.isdigit():
-                i = index.get(str(int(f.stem)))
+            if index is None:
+                i = int(f.stem) if f.stem.isdigit() else None
+            else:
+                i = index.get(f.stem)
+                if i is None and f.stem.isdigit():
+                    i = index.get(str(int(f.stem)))
             if i is None:
                 raise InputError(f"mask matches no frame (no frame is named {f.stem!r})", f)
             out[i] = _load_one(f, frame_size, warn)
         return out
     i = 0 if frame is None else int(frame)
-    if not 0 <= i < len(stems):
-        raise InputError(f"mask is given for frame {i} but the video has {len(stems)} frames "
-                         f"(0..{len(stems) - 1})", p)
+    if i < 0 or (stems is not None and i >= len(stems)):
+        n = 0 if stems is None else len(stems)
+        raise InputError(f"mask is given for frame {i} but the video has {n} frames (0..{n - 1})", p)
     return {i: _load_one(p, frame_size, warn)}
 
 

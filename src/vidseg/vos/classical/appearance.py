@@ -1,10 +1,13 @@
-"""Colour appearance models: smoothed joint Lab histograms of an object and its surroundings."""
+"""Global colour models per object: smoothed joint Lab histograms of an object and of its
+surroundings, and the log-likelihood ratio of the two per colour bin."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 from scipy.ndimage import gaussian_filter
+
+_CLIP = 4.0
 
 
 def quantize_lab(lab: np.ndarray, bins: int) -> np.ndarray:
@@ -40,9 +43,16 @@ def object_size(area: float) -> float:
     return float(np.sqrt(max(area, 1.0)))
 
 
-def colour_counts(idx: np.ndarray, prob: np.ndarray, bins: int, band_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Counts of an object (``prob > 0.5``), its local band, and everything not the object."""
-    fg = prob > 0.5
+def colour_llr(idx: np.ndarray, fg: np.ndarray, bins: int, band_width: float = 0.3) -> np.ndarray:
+    """Lookup table (``bins**3`` float32) of log p(colour | object) / p(colour | surroundings).
+
+    ``idx`` holds each pixel's joint Lab bin, ``fg`` the object's pixels. The surroundings mix a
+    band around the object (the background it must be told apart from) and the whole background.
+    """
+    fg = fg.astype(bool)
     ring = band(fg, int(round(band_width * object_size(float(fg.sum())))))
-    return (histogram(idx, prob * fg, bins), histogram(idx, ring.astype(np.float32), bins),
-            histogram(idx, (~fg).astype(np.float32), bins))
+    p_obj = density(histogram(idx, fg.astype(np.float32), bins), bins)
+    p_ring = density(histogram(idx, ring.astype(np.float32), bins), bins)
+    p_bg = density(histogram(idx, (~fg).astype(np.float32), bins), bins)
+    llr = np.log(p_obj) - np.log(0.5 * p_ring + 0.5 * p_bg)
+    return np.clip(llr, -_CLIP, _CLIP).astype(np.float32)

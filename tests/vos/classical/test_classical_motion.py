@@ -7,10 +7,11 @@ from dataclasses import replace
 import numpy as np
 
 from vidseg.synthetic import Scene, Shape
-from vidseg.vos.bgrid import BGRID_PRESETS, BgridConfig, BgridTracker
-from vidseg.vos.bgrid.grid import LabGrid
-from vidseg.vos.bgrid.memory import FrameMemory, make_frame
-from vidseg.vos.bgrid.tracker import _camera_step
+from vidseg.vos.classical import CLASSICAL_PRESETS, ClassicalConfig, ClassicalTracker
+from vidseg.vos.classical.grid import LabGrid
+from vidseg.vos.classical.memory import FrameMemory, make_frame
+from vidseg.vos.classical.tracker import _camera_step
+from vidseg.vos.objects import ObjectManager
 
 H, W = 60, 80
 
@@ -49,7 +50,7 @@ def test_memory_background_follows_the_camera():
     got = {}
     for share in (1.0, 0.5):
         values = np.zeros((2, grid.size), np.float32)
-        mem.splat(grid, values, [1], {}, (0.0, 0.0), 1.0, 0.0, True, now, share)
+        mem.splat(grid, values, ObjectManager([1]), {}, (0.0, 0.0), 1.0, 0.0, True, now, share)
         got[share] = (grid.slice(values, grid.cells(moved)).reshape(H, W, 2)[30, 53, 0],
                       grid.slice(values, grid.cells(lab)).reshape(H, W, 2)[30, 22, 0])
     assert got[1.0][0] > 0 and got[1.0][1] == 0  # the stripe is where the camera put it
@@ -57,7 +58,7 @@ def test_memory_background_follows_the_camera():
 
 
 def test_small_holes_are_filled_large_ones_kept():
-    tracker = BgridTracker(replace(BGRID_PRESETS["default"], hole_fraction=0.05))
+    tracker = ClassicalTracker(replace(CLASSICAL_PRESETS["default"], hole_fraction=0.05))
     post = np.zeros((H, W, 2), np.float32)
     post[10:50, 10:70, 1] = 1.0
     post[20:23, 20:23, 1] = 0.0  # 9 px hole (< 5% of the object)
@@ -79,15 +80,15 @@ def decoy_scene(n: int) -> Scene:
     ])
 
 
-def count_decoy(cfg: BgridConfig, n: int = 30) -> int:
+def count_decoy(cfg: ClassicalConfig, n: int = 30) -> int:
     sc = decoy_scene(n)
-    tracker = BgridTracker(cfg)
+    tracker = ClassicalTracker(cfg)
     labels = [tracker.step(sc.render(t)[0], sc.render(0)[1] if t == 0 else None) for t in range(n)]
     return max(int((lab[:60] == 1).sum()) for lab in labels)
 
 
 def test_lost_object_is_not_found_far_from_where_it_was_lost():
-    near = BGRID_PRESETS["default"]
+    near = CLASSICAL_PRESETS["default"]
     assert near.reacquire_radius > 0
     assert count_decoy(replace(near, reacquire_radius=0.0)) > 100  # anywhere: it jumps to the decoy
     assert count_decoy(near) == 0

@@ -1,4 +1,5 @@
-"""Settings of the bilateral-grid tracker and its three named presets.
+"""Settings of the classical engine (:class:`~vidseg.vos.classical.tracker.ClassicalTracker`) and
+its three named presets.
 
 Measured on davis2016-dev (5 sequences, 854x480, end to end with ``run_benchmark``, a shared
 2-core CPU, so the speeds are noisy): ``fast`` J&F 0.614 at 43 fps, ``default`` 0.618 at 30 fps
@@ -9,13 +10,17 @@ Measured on davis2016-dev (5 sequences, 854x480, end to end with ``run_benchmark
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vidseg.errors import InputError
 
+if TYPE_CHECKING:
+    from vidseg.vos.classical.tracker import ClassicalTracker
+
 
 @dataclass(frozen=True)
-class BgridConfig:
-    """Every knob of :class:`~vidseg.vos.bgrid.tracker.BgridTracker`.
+class ClassicalConfig:
+    """Every knob of the classical engine; :meth:`make_tracker` builds one with them.
 
     Lengths are in pixels of the working resolution (frames shrunk to ``work_width``).
     """
@@ -78,19 +83,26 @@ class BgridConfig:
         if not 0.0 <= self.prior_floor < 0.5 or not 0.0 <= self.rigid_mix <= 1.0:
             raise InputError("prior_floor must be in [0, 0.5) and rigid_mix in [0, 1]")
 
+    def make_tracker(self) -> ClassicalTracker:
+        """A new classical tracker with these settings."""
+        from vidseg.vos.classical.tracker import ClassicalTracker
 
-BGRID_PRESETS: dict[str, BgridConfig] = {
+        return ClassicalTracker(self)
+
+
+CLASSICAL_PRESETS: dict[str, ClassicalConfig] = {
     # lengths scale with the working width (427 px: cell 28, blur 2.5, guided radius 4)
-    "fast": BgridConfig(name="fast", work_width=320, flow_preset="ultrafast", grid_cell=21, prior_blur=1.9,
+    "fast": ClassicalConfig(name="fast", work_width=320, flow_preset="ultrafast", grid_cell=21, prior_blur=1.9,
                         guided_radius=3),
-    "default": BgridConfig(name="default"),
-    "accurate": BgridConfig(name="accurate", work_width=854, grid_cell=56, prior_blur=5.0, guided_radius=4),
+    "default": ClassicalConfig(name="default"),
+    "accurate": ClassicalConfig(name="accurate", work_width=854, grid_cell=56, prior_blur=5.0, guided_radius=4),
 }
 
 
-def get_bgrid_preset(name: str) -> BgridConfig:
-    """The preset called ``name``; :class:`InputError` naming the choices otherwise."""
+def get_classical_preset(name: str) -> ClassicalConfig:
+    """The classical engine's preset called ``name`` (``fast``, ``default``, ``accurate``);
+    :class:`InputError` naming the choices otherwise."""
     try:
-        return BGRID_PRESETS[name]
+        return CLASSICAL_PRESETS[name]
     except KeyError:
-        raise InputError(f"unknown bgrid preset {name!r} (choose from {', '.join(BGRID_PRESETS)})") from None
+        raise InputError(f"unknown classical preset {name!r} (choose from {', '.join(CLASSICAL_PRESETS)})") from None

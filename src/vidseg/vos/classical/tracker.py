@@ -1,4 +1,4 @@
-"""A second propagation engine: motion-compensated bilateral-grid label transfer with memory.
+"""The classical engine: motion-compensated bilateral-grid label transfer with a memory.
 
 Each frame, at a reduced working resolution:
 
@@ -33,15 +33,14 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from vidseg.vos._common import SteppingTracker, check_frame, largest_component, with_background
-from vidseg.vos._ops import channel_max, channel_sum
-from vidseg.vos.appearance import quantize_lab
-from vidseg.vos.bgrid.appearance import colour_llr
-from vidseg.vos.bgrid.config import BgridConfig, get_bgrid_preset
-from vidseg.vos.bgrid.grid import LabGrid, SmoothSlicer
-from vidseg.vos.bgrid.memory import FrameMemory, centroids, make_frame
-from vidseg.vos.flow import FlowEstimator
-from vidseg.vos.refine import GuidedUpsampler
+from vidseg.vos._ops import channel_max, channel_sum, with_background
+from vidseg.vos.classical.appearance import colour_llr, quantize_lab
+from vidseg.vos.classical.config import ClassicalConfig, get_classical_preset
+from vidseg.vos.classical.flow import FlowEstimator
+from vidseg.vos.classical.grid import LabGrid, SmoothSlicer
+from vidseg.vos.classical.memory import FrameMemory, centroids, make_frame
+from vidseg.vos.classical.refine import GuidedUpsampler
+from vidseg.vos.stepping import SteppingTracker
 
 _EPS = 1e-3
 
@@ -56,31 +55,31 @@ class _Object:
     lost_for: int = 0  # frames since it was lost
 
 
-class BgridTracker(SteppingTracker):
-    """Semi-supervised multi-object video segmentation, one frame per :meth:`step` call."""
+class ClassicalTracker(SteppingTracker):
+    """The classical engine: semi-supervised multi-object video segmentation, one frame per
+    :meth:`step` call (the contract of :mod:`vidseg.vos.stepping`)."""
 
-    def __init__(self, config: BgridConfig | str | None = None) -> None:
-        """``config``: a :class:`BgridConfig`, a preset name (``fast``, ``default``, ``accurate``),
+    def __init__(self, config: ClassicalConfig | str | None = None) -> None:
+        """``config``: a :class:`ClassicalConfig`, a preset name (``fast``, ``default``, ``accurate``),
         or ``None`` for the default preset."""
         if isinstance(config, str):
-            config = get_bgrid_preset(config)
-        self.config = replace(config) if config is not None else BgridConfig()
+            config = get_classical_preset(config)
+        self.config = replace(config) if config is not None else ClassicalConfig()
         self._flow = FlowEstimator(self.config.flow_preset)
         self._guided = GuidedUpsampler(self.config.guided_radius, self.config.guided_eps)
+        super().__init__()
         self.reset()
 
     def reset(self) -> None:
         """Forget every object and frame: the next step needs a mask again."""
-        self._ids: list[int] = []
-        self._objects: dict[int, _Object] = {}
+        super().reset()
+        self._state: dict[int, _Object] = {}  # per tracked id
         self._prob: np.ndarray | None = None  # h x w x (K+1) at working resolution
         self._prev_gray: np.ndarray | None = None
         self._prev_lab: np.ndarray | None = None
-        self._full_size: tuple[int, int] | None = None
         self._small_size: tuple[int, int] = (0, 0)
         self._grid: LabGrid | None = None
         self._grid_xy: tuple[np.ndarray, np.ndarray] | None = None
-        self._last_full: np.ndarray | None = None  # H x W x K refined object probabilities
         self._memory = FrameMemory(self.config.memory_given, self.config.memory_recent)
         self._since_memory = 0
         self._pos: dict[int, tuple[float, float]] = {0: (0.0, 0.0)}  # accumulated displacements
@@ -96,8 +95,11 @@ class BgridTracker(SteppingTracker):
 
         Returns the HxW uint8 label map (0 = background).
         """
-        image, mask, given, gray, lab = self._begin(image, mask, objects)
-        post = self._propagate(gray, lab) if self._ids else None
+        image, mask, given = self._check_step(image, mask, objects)
+        h, w = self._small_size
+        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        gray, lab = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
+        post = self._propagate(gray, lab) if self.objects else None
         if mask is not None:
             post = self._apply_mask(post, mask, given, lab)
         assert post is not None
@@ -116,7 +118,7 @@ class BgridTracker(SteppingTracker):
             labels[claimed] = mask[claimed]
             self._prob = post
             assert self._grid is not None
-            self._memory.add_given(make_frame(self._grid, lab, post, self._ids, self.config.memory_stride,
+            self._memory.add_given(make_frame(self._grid, lab, post, self.objects.ids, self.config.memory_stride,
                                              self._places(post), self._camera))
             self._since_memory = 0
         else:
@@ -126,19 +128,29 @@ class BgridTracker(SteppingTracker):
         self._prev_gray, self._prev_lab = gray, lab
         return labels
 
-    # -- checks -----------------------------------------------------------------------------
-    def _check_image(self, image: np.ndarray) -> np.ndarray:
-        image, size = check_frame(image, self._full_size)
-        if self._full_size is None:
-            cfg = self.config
-            self._full_size = size
-            w = min(cfg.work_width, size[1])
-            h = max(8, int(round(size[0] * w / size[1])))
-            self._small_size = (h, w)
-            self._grid = LabGrid(h, w, cfg.grid_cell, cfg.grid_levels, cfg.grid_ab_step, cfg.grid_blur)
-            gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
-            self._grid_xy = (gx, gy)
-        return image
+    def remove_objects(self, ids: Iterable[int]) -> None:
+        """Stop tracking ``ids`` (from the next step on): their channels and state are dropped;
+        in the memory frames their pixels stay, labelled for nobody."""
+        gone = self.objects.remove(ids)
+        if self._prob is not None:
+            keep = [c for c in range(self._prob.shape[2]) if c not in gone]
+            self._prob = np.ascontiguousarray(self._prob[..., keep])
+        if self._last_full is not None:
+            keep = [c - 1 for c in range(1, self._last_full.shape[2] + 1) if c not in gone]
+            self._last_full = np.ascontiguousarray(self._last_full[..., keep])
+        for oid in set(self._state) - set(self.objects.ids):
+            del self._state[oid]
+            self._pos.pop(oid, None)
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _start(self, size: tuple[int, int]) -> None:
+        cfg = self.config
+        w = min(cfg.work_width, size[1])
+        h = max(8, int(round(size[0] * w / size[1])))
+        self._small_size = (h, w)
+        self._grid = LabGrid(h, w, cfg.grid_cell, cfg.grid_levels, cfg.grid_ab_step, cfg.grid_blur)
+        gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+        self._grid_xy = (gx, gy)
 
     # -- propagation ------------------------------------------------------------------------
     def _propagate(self, gray: np.ndarray, lab: np.ndarray) -> np.ndarray:
@@ -160,9 +172,9 @@ class BgridTracker(SteppingTracker):
             values = np.zeros((c, self._grid.size), np.float32)
         if len(self._memory):
             now = self._places(warped) if cfg.centroid_places else {
-                oid: self._pos[oid] for oid in self._ids if oid in self._pos}
-            now = {oid: v for oid, v in now.items() if oid in self._objects and not self._objects[oid].lost}
-            self._memory.splat(self._grid, values, self._ids, now, self._pos[0],
+                oid: self._pos[oid] for oid in self.objects.ids if oid in self._pos}
+            now = {oid: v for oid, v in now.items() if oid in self._state and not self._state[oid].lost}
+            self._memory.splat(self._grid, values, self.objects, now, self._pos[0],
                                cfg.given_weight, cfg.recent_weight, cfg.memory_camera,
                                None if cfg.camera_model == "median" else self._camera, cfg.camera_share)
         grid = self._grid.blur(values)
@@ -185,8 +197,8 @@ class BgridTracker(SteppingTracker):
         logits += cfg.grid_weight * np.log(local + _EPS)
         idx = quantize_lab(lab, cfg.color_bins)
         llrs = {}
-        for k, oid in enumerate(self._ids, start=1):
-            o = self._objects[oid]
+        for k, oid in self.objects.with_channels():
+            o = self._state[oid]
             llrs[oid] = o.llr[idx]
             if o.lost:
                 logits[..., k] = logits[..., 0] + 2.0 * (llrs[oid] - cfg.reacquire_llr)
@@ -258,8 +270,8 @@ class BgridTracker(SteppingTracker):
         floor = cfg.prior_floor
         prior *= 1.0 - c * floor
         prior[..., 0] += floor
-        for k, oid in enumerate(self._ids, start=1):
-            o = self._objects[oid]
+        for k, oid in self.objects.with_channels():
+            o = self._state[oid]
             r = max(1, int(round(cfg.search_radius * np.sqrt(max(o.area, o.ref_area * 0.25)))))
             core = (prior[..., k] > 0.3).astype(np.uint8)
             near = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1)))
@@ -281,7 +293,7 @@ class BgridTracker(SteppingTracker):
                             self._pos[0][1] - float(np.median(fx[bg])))
             if self.config.camera_model != "median":
                 self._camera = self._camera @ _camera_step(flow, warped[..., 0] > 0.9, self.config.camera_model)
-        for k, oid in enumerate(self._ids, start=1):
+        for k, oid in self.objects.with_channels():
             core = warped[::2, ::2, k] > 0.9
             if int(core.sum()) < 8:
                 continue
@@ -315,8 +327,8 @@ class BgridTracker(SteppingTracker):
 
     def _track_losses(self, post: np.ndarray, llrs: dict[int, np.ndarray]) -> None:
         cfg = self.config
-        for k, oid in enumerate(self._ids, start=1):
-            o = self._objects[oid]
+        for k, oid in self.objects.with_channels():
+            o = self._state[oid]
             fg = post[..., k] > 0.5
             area = float(fg.sum())
             if o.lost:
@@ -363,17 +375,16 @@ class BgridTracker(SteppingTracker):
             post = np.ones((h, w, 1), np.float32)
         claimed = cv2.resize(np.isin(mask, given).astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
         post[..., 1:] *= (1.0 - claimed)[..., None]
+        new = self.objects.add(given)
+        if new:
+            post = np.concatenate([post, np.zeros((h, w, len(new)), np.float32)], axis=2)
         idx = quantize_lab(lab, cfg.color_bins)
         for oid in given:
             m = cv2.resize((mask == oid).astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
-            if oid not in self._objects:
-                post = np.concatenate([post, m[..., None]], axis=2)
-                self._ids.append(oid)
-            else:
-                post[..., self._ids.index(oid) + 1] = m
+            post[..., self.objects.channel(oid)] = m
             area = max(1.0, float(m.sum()))
             self._pos.setdefault(oid, (0.0, 0.0))
-            self._objects[oid] = _Object(colour_llr(idx, m > 0.5, cfg.color_bins), area, area)
+            self._state[oid] = _Object(colour_llr(idx, m > 0.5, cfg.color_bins), area, area)
         post[..., 0] = np.clip(1.0 - channel_sum(post[..., 1:]), 0.0, 1.0)
         return np.ascontiguousarray(post, dtype=np.float32)
 
@@ -381,7 +392,7 @@ class BgridTracker(SteppingTracker):
         """Where the camera and every object are: accumulated displacements or centroids."""
         places = dict(self._pos)
         if self.config.centroid_places:
-            places.update(centroids(prob, self._ids))
+            places.update(centroids(prob, self.objects))
         return places
 
     def _remember(self, lab: np.ndarray) -> None:
@@ -391,7 +402,7 @@ class BgridTracker(SteppingTracker):
         if cfg.memory_recent <= 0 or self._since_memory < cfg.memory_every:
             return
         assert self._prob is not None and self._grid is not None
-        if any(o.lost for o in self._objects.values()):
+        if any(o.lost for o in self._state.values()):
             return
         p = self._prob
         best = channel_max(p)
@@ -400,16 +411,16 @@ class BgridTracker(SteppingTracker):
             sel = owner == k
             if not sel.any() or float(best[sel].mean()) < cfg.memory_confidence:
                 return
-        self._memory.add_recent(make_frame(self._grid, lab, p, self._ids, cfg.memory_stride, self._places(p),
+        self._memory.add_recent(make_frame(self._grid, lab, p, self.objects.ids, cfg.memory_stride, self._places(p),
                                            self._camera))
         self._since_memory = 0
 
     # -- outputs ----------------------------------------------------------------------------
     def _labels(self, q_full: np.ndarray) -> np.ndarray:
         """Argmax of background (1 - the clipped object sum) and the clipped objects."""
-        ids = np.array([0, *self._ids], dtype=np.uint8)
+        ids = np.array([0, *self.objects.ids], dtype=np.uint8)
         obj = np.clip(q_full, 0.0, 1.0)
-        if len(self._ids) == 1:
+        if len(self.objects) == 1:
             return np.where(obj[..., 0] > 0.5, ids[1], 0).astype(np.uint8)
         bg = np.clip(1.0 - channel_sum(obj), 0.0, 1.0)[..., None]
         return ids[np.argmax(np.concatenate([bg, obj], axis=2), axis=2)]
@@ -458,3 +469,11 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 def _resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     out = cv2.resize(x, size, interpolation=cv2.INTER_LINEAR)
     return out if out.ndim == x.ndim else out[..., None]
+
+
+def largest_component(fg: np.ndarray) -> np.ndarray:
+    """The largest 8-connected component of a boolean mask (the mask itself if it has none)."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return fg
+    return lab == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))

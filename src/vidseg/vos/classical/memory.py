@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vidseg.vos.bgrid.grid import LabGrid
+from vidseg.vos.classical.grid import LabGrid
+from vidseg.vos.objects import ObjectManager
 
 
 @dataclass
@@ -31,13 +32,13 @@ class MemoryFrame:
     camera: np.ndarray | None = None  # 3x3 map from this frame's pixels to the reference frame's
 
 
-def centroids(prob: np.ndarray, ids: list[int], min_mass: float = 4.0) -> dict[int, tuple[float, float]]:
-    """Probability-weighted centroid (y, x) of every object channel with enough mass."""
+def centroids(prob: np.ndarray, objects: ObjectManager, min_mass: float = 4.0) -> dict[int, tuple[float, float]]:
+    """Probability-weighted centroid (y, x) of every tracked object with enough mass."""
     h, w = prob.shape[:2]
     out: dict[int, tuple[float, float]] = {}
     ys = np.arange(h, dtype=np.float32)
     xs = np.arange(w, dtype=np.float32)
-    for k, oid in enumerate(ids, start=1):
+    for k, oid in objects.with_channels():
         p = prob[..., k]
         mass = float(p.sum())
         if mass >= min_mass:
@@ -79,11 +80,12 @@ class FrameMemory:
         if self.recent.maxlen:
             self.recent.append(frame)
 
-    def splat(self, grid: LabGrid, values: np.ndarray, ids: list[int],
+    def splat(self, grid: LabGrid, values: np.ndarray, objects: ObjectManager,
               now: dict[int, tuple[float, float]], camera: tuple[float, float],
               given_weight: float, recent_weight: float, shift_background: bool = False,
               camera_now: np.ndarray | None = None, camera_share: float = 1.0) -> None:
-        """Add every stored frame to ``values`` (C x size), each object moved by its displacement
+        """Add every stored frame to ``values`` (C x size, channels as in ``objects``, the ids
+        tracked now), each object moved by its displacement
         since then (``now[id]`` minus the frame's), the background by the camera's if
         ``shift_background`` (else it stays where it was): by the camera's homography when both
         the frame and ``camera_now`` (3x3, current pixels -> reference) have one; only
@@ -93,22 +95,22 @@ class FrameMemory:
             if wt <= 0:
                 continue
             for f in frames:
-                _splat_frame(grid, points, f, ids, now, camera, wt, shift_background, camera_now,
+                _splat_frame(grid, points, f, objects, now, camera, wt, shift_background, camera_now,
                              camera_share)
         if points:  # one splat for all: the grid is large next to the points
             grid.splat(np.concatenate([c for c, _ in points]), np.concatenate([v for _, v in points]), values)
 
 
-def _splat_frame(grid: LabGrid, values: list[tuple[np.ndarray, np.ndarray]], f: MemoryFrame, ids: list[int],
+def _splat_frame(grid: LabGrid, values: list[tuple[np.ndarray, np.ndarray]], f: MemoryFrame, objects: ObjectManager,
                  now: dict[int, tuple[float, float]], camera: tuple[float, float], weight: float,
                  shift_background: bool, camera_now: np.ndarray | None, camera_share: float) -> None:
     ys, xs = f.ys.copy(), f.xs.copy()
-    vals = np.zeros((f.probs.shape[0], len(ids) + 1), np.float32)
+    vals = np.zeros((f.probs.shape[0], len(objects) + 1), np.float32)
     vals[:, 0] = f.probs[:, 0]
     for j, oid in enumerate(f.ids, start=1):
-        if oid not in ids:
+        if oid not in objects:  # no longer tracked: its pixels are labelled for nobody
             continue
-        vals[:, ids.index(oid) + 1] = f.probs[:, j]
+        vals[:, objects.channel(oid)] = f.probs[:, j]
         if oid in now and oid in f.places:
             sel = f.owner == j
             ys[sel] = f.ys[sel] + int(round(now[oid][0] - f.places[oid][0]))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidseg.vos.bgrid.grid import LabGrid
-from vidseg.vos.bgrid.memory import FrameMemory, centroids, make_frame
+from vidseg.vos.classical.grid import LabGrid
+from vidseg.vos.classical.memory import FrameMemory, centroids, make_frame
+from vidseg.vos.objects import ObjectManager
 
 
 def _two_colour_frame(h: int = 48, w: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -63,12 +64,12 @@ def test_memory_moves_objects_to_where_they_are_now():
     prob[10:20, 10:20] = (0.0, 1.0)
     lab[10:20, 10:20, 0] = 230
     grid = LabGrid(h, w, cell=4, levels=(8, 4, 4), ab_step=8)
-    places = {0: (0.0, 0.0), **centroids(prob, [1])}
+    places = {0: (0.0, 0.0), **centroids(prob, ObjectManager([1]))}
     assert places[1] == (14.5, 14.5)
     mem = FrameMemory(given_size=1, recent_size=2)
     mem.add_given(make_frame(grid, lab, prob, [1], stride=1, places=places))
     values = np.zeros((2, grid.size), np.float32)
-    mem.splat(grid, values, [1], {1: (34.5, 44.5)}, (0.0, 0.0), 1.0, 0.0)
+    mem.splat(grid, values, ObjectManager([1]), {1: (34.5, 44.5)}, (0.0, 0.0), 1.0, 0.0)
     moved = lab.copy()
     moved[30:40, 40:50, 0] = 230
     got = grid.slice(values, grid.cells(moved)).reshape(h, w, 2)

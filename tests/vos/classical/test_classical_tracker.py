@@ -1,4 +1,4 @@
-"""BgridTracker on synthetic scenes with exact ground truth. Each J threshold is one that copying
+"""ClassicalTracker on synthetic scenes with exact ground truth. Each J threshold is one that copying
 the first mask (a broken engine) fails, which each test checks too."""
 
 from __future__ import annotations
@@ -9,7 +9,12 @@ import pytest
 from vidseg.errors import InputError
 from vidseg.synthetic import Scene, motion_scene
 from vidseg.synthetic import jaccard as iou
-from vidseg.vos.bgrid import BGRID_PRESETS, BgridConfig, BgridTracker, get_bgrid_preset
+from vidseg.vos.classical import (
+    CLASSICAL_PRESETS,
+    ClassicalConfig,
+    ClassicalTracker,
+    get_classical_preset,
+)
 
 W, H, N = 192, 144, 30
 
@@ -21,7 +26,7 @@ def scene(kind: str, n: int = N) -> Scene:
 def run(sc: Scene, preset: str = "default", prompts=None):
     """Track ``sc`` from its frame-0 mask (or ``prompts``: {t: (mask, objects)})."""
     prompts = prompts if prompts is not None else {0: (sc.render(0)[1], None)}
-    tracker = BgridTracker(BGRID_PRESETS[preset])
+    tracker = ClassicalTracker(CLASSICAL_PRESETS[preset])
     gts, preds = [], []
     for t in range(sc.n_frames):
         img, gt = sc.render(t)
@@ -105,7 +110,7 @@ def test_correction_replaces_tracked_object():
 def test_given_mask_takes_pixels_from_other_objects():
     sc = scene("cross", 4)
     img0, g0 = sc.render(0)
-    tracker = BgridTracker(BGRID_PRESETS["fast"])
+    tracker = ClassicalTracker(CLASSICAL_PRESETS["fast"])
     tracker.step(img0, g0)
     steal = np.zeros_like(g0)
     steal[g0 == 1] = 3
@@ -117,7 +122,7 @@ def test_given_mask_takes_pixels_from_other_objects():
 def test_probabilities_and_reset():
     sc = scene("cross", 3)
     img, gt = sc.render(0)
-    tracker = BgridTracker()
+    tracker = ClassicalTracker()
     tracker.step(img, gt)
     labels = tracker.step(sc.render(1)[0])
     ids, prob = tracker.probabilities()
@@ -132,9 +137,9 @@ def test_probabilities_and_reset():
 
 
 def test_memory_is_bounded():
-    cfg = BgridConfig(memory_recent=2, memory_every=1, memory_given=1)
+    cfg = ClassicalConfig(memory_recent=2, memory_every=1, memory_given=1)
     sc = scene("translate", 12)
-    tracker = BgridTracker(cfg)
+    tracker = ClassicalTracker(cfg)
     for t in range(12):
         img, gt = sc.render(t)
         tracker.step(img, gt if t in (0, 3) else None)
@@ -142,15 +147,37 @@ def test_memory_is_bounded():
 
 
 def test_presets():
-    assert set(BGRID_PRESETS) == {"fast", "default", "accurate"}
-    assert get_bgrid_preset("fast").work_width < get_bgrid_preset("default").work_width
+    assert set(CLASSICAL_PRESETS) == {"fast", "default", "accurate"}
+    assert get_classical_preset("fast").work_width < get_classical_preset("default").work_width
     with pytest.raises(InputError, match="choose from"):
-        get_bgrid_preset("nope")
+        get_classical_preset("nope")
     with pytest.raises(InputError, match="flow preset"):
-        BgridConfig(flow_preset="slow")
+        ClassicalConfig(flow_preset="slow")
     with pytest.raises(InputError, match="work_width"):
-        BgridConfig(work_width=2)
+        ClassicalConfig(work_width=2)
     with pytest.raises(InputError, match="camera model"):
-        BgridConfig(camera_model="zoom")
+        ClassicalConfig(camera_model="zoom")
     with pytest.raises(InputError, match="camera_share"):
-        BgridConfig(camera_share=1.5)
+        ClassicalConfig(camera_share=1.5)
+
+
+def test_removed_object_is_no_longer_tracked_and_the_others_go_on():
+    sc = scene("cross")
+    tracker = ClassicalTracker(CLASSICAL_PRESETS["fast"])
+    gts, preds = [], []
+    for t in range(N):
+        img, gt = sc.render(t)
+        if t == 4:
+            tracker.remove_objects([1])
+            assert tracker.object_ids == [2]
+            ids, prob = tracker.probabilities()
+            assert ids == [2] and prob.shape[0] == 2
+        gts.append(gt)
+        preds.append(tracker.step(img, gt if t == 0 else None))
+    assert all(not (p == 1).any() for p in preds[4:])
+    assert mean_j(gts, preds, 2, range(N - 8, N)) > 0.7
+
+
+def test_config_makes_its_tracker():
+    tracker = ClassicalConfig(work_width=160).make_tracker()
+    assert isinstance(tracker, ClassicalTracker) and tracker.config.work_width == 160

@@ -1,0 +1,164 @@
+"""A whole ``vidseg track`` run: track the given objects through an open video and write the
+outputs (mask PNGs, overlay video, RLE, mask video, health report).
+
+One path for the command line, a batch runner or an annotation page. Every output is atomic: a
+folder or file appears only when complete; a video that breaks part-way keeps the frames tracked
+before the break, and the run says where it broke.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from vidseg.errors import DecodeError, OutputError
+from vidseg.io.frames import Frame
+from vidseg.io.source import VideoReader
+from vidseg.vos.engines import EngineConfig
+from vidseg.vos.health import TrackingReport
+from vidseg.vos.session import Direction, TrackingSession
+from vidseg.vos.stepping import Tracker
+
+T = TypeVar("T")
+
+
+class Progress(Protocol):
+    """Wraps a stream of items of known length (or None) under a name, e.g. in a progress bar."""
+
+    def __call__(self, items: Iterator[T], total: int | None, desc: str) -> Iterable[T]: ...
+
+
+@dataclass(frozen=True)
+class TrackOutputs:
+    """Where the results go; ``None`` skips an output."""
+
+    masks: str | Path | None = None  # folder of DAVIS palette PNGs, one per frame, named by stem
+    overlay: str | Path | None = None  # video of coloured masks at the source's timestamps
+    rle: str | Path | None = None  # COCO RLE JSON
+    mask_video: str | Path | None = None  # video of the label maps in palette colours
+    report: str | Path | None = None  # the tracking report as JSON
+    per_object: bool = False  # also binary 0/255 PNGs per object under masks/<id>/
+    alpha: float = 0.5  # overlay opacity
+    show_ids: bool = False  # draw the ids on the overlay
+    audio: bool = True  # copy the source's audio into the overlay
+    force: bool = False  # overwrite existing outputs
+
+    def check(self) -> None:
+        """Refuse, before any work, outputs that exist (without ``force``) or cannot be written."""
+        from vidseg.io.atomic import check_writable
+
+        for path in (self.overlay, self.rle, self.mask_video, self.report):
+            if path is not None:
+                check_writable(path, force=self.force)
+        if self.masks is not None:
+            out = Path(self.masks)
+            if out.exists() and not out.is_dir():
+                raise OutputError("exists and is not a folder", out)
+            if out.is_dir() and any(out.iterdir()) and not self.force:
+                raise OutputError("folder exists and is not empty (use --force to overwrite)", out)
+
+
+@dataclass
+class TrackRun:
+    """What a run did: frames written, the objects given, each object's health, and the
+    :class:`DecodeError` that ended it early (the outputs then hold the frames before it)."""
+
+    frames: int
+    objects: list[int]
+    report: TrackingReport
+    decode_error: DecodeError | None = None
+
+
+def track_video(reader: VideoReader, prompts: Mapping[int, np.ndarray], outputs: TrackOutputs, *,
+                engine: str | EngineConfig | Tracker = "default", direction: Direction = "both",
+                progress: Progress | None = None) -> TrackRun:
+    """Track the objects given in ``prompts`` (``{frame index: HxW uint8 ids}``) through
+    ``reader`` (see :class:`TrackingSession` for ``engine`` and ``direction``) and write
+    ``outputs``. ``progress`` may wrap the backward pass (``"track back"``) and the stream of
+    tracked frames (``"track"``)."""
+    outputs.check()
+    session = TrackingSession(reader, engine)
+    for index in sorted(prompts):
+        session.add_mask(index, prompts[index])
+    objects = sorted({int(v) for m in prompts.values() for v in np.unique(m) if v})
+    n = len(reader) or None
+
+    def wrap_backward(frames: Iterator[Frame], total: int | None) -> Iterable[Frame]:
+        return frames if progress is None else progress(frames, total, "track back")
+
+    stream = session.propagate(direction, wrap_backward=wrap_backward)
+    first = next(stream, None)  # any backward pass runs here, before an output is opened
+    tracked: Iterator[tuple[Frame, np.ndarray]] = itertools.chain([] if first is None else [first], stream)
+    if progress is not None:
+        tracked = iter(progress(tracked, n, "track"))
+    broken: DecodeError | None = None
+    with contextlib.ExitStack() as stack:
+        sinks = _Sinks.open(stack, reader, outputs)
+        try:
+            for frame, labels in tracked:
+                sinks.write(frame, labels)
+        except DecodeError as exc:  # keep what was tracked; the caller says where it broke
+            if sinks.done == 0:
+                raise
+            broken = exc
+    report = session.report
+    if outputs.report is not None:
+        from vidseg.io.atomic import write_bytes_atomic
+
+        write_bytes_atomic(outputs.report, (report.to_json() + "\n").encode(), force=outputs.force)
+    return TrackRun(sinks.done, objects, report, broken)
+
+
+class _Sinks:
+    """The open writers of one run."""
+
+    def __init__(self, outputs: TrackOutputs) -> None:
+        self.o = outputs
+        self.masks: Any = None
+        self.overlay: Any = None
+        self.mask_video: Any = None
+        self.rle: Any = None
+        self.done = 0
+
+    @classmethod
+    def open(cls, stack: contextlib.ExitStack, reader: VideoReader, o: TrackOutputs) -> _Sinks:
+        from vidseg.io.atomic import atomic_dir
+        from vidseg.io.writers import (
+            MaskFolderWriter,
+            MaskVideoWriter,
+            OverlayVideoWriter,
+            RleWriter,
+        )
+
+        s = cls(o)
+        if o.masks is not None:
+            folder = stack.enter_context(atomic_dir(o.masks, force=o.force))
+            s.masks = stack.enter_context(MaskFolderWriter(folder, force=True, per_object=o.per_object))
+        if o.overlay is not None:
+            s.overlay = stack.enter_context(OverlayVideoWriter(o.overlay, source=reader, force=o.force,
+                                                               audio=o.audio))
+        if o.mask_video is not None:
+            s.mask_video = stack.enter_context(MaskVideoWriter(o.mask_video, source=reader, force=o.force))
+        if o.rle is not None:
+            s.rle = stack.enter_context(RleWriter(o.rle, force=o.force))
+        return s
+
+    def write(self, frame: Frame, labels: np.ndarray) -> None:
+        from vidseg.io.overlay import draw_overlay
+
+        if self.masks is not None:
+            self.masks.write(frame.stem, labels)
+        if self.overlay is not None:
+            self.overlay.write_frame(frame, draw_overlay(frame.image, labels, alpha=self.o.alpha,
+                                                         show_ids=self.o.show_ids))
+        if self.mask_video is not None:
+            self.mask_video.write(frame, labels)
+        if self.rle is not None:
+            self.rle.add_labels(frame, labels)
+        self.done += 1
