@@ -2,10 +2,10 @@
 ``TrackingSession(video, NAME)`` pick.
 
 :data:`ENGINES` is the registry: a name -> a factory of a new tracker, whose docstring is the
-name's one-line description (``--help`` shows it). ``classical``, ``classical-fast`` and
-``classical-accurate`` always name the classical engine's presets. The general names ``fast``,
-``default`` and ``accurate`` name the recommended engine at each speed: for now the classical
-engine; point them at another engine here, in :data:`ENGINES` alone.
+name's one-line description (``--help`` shows it). The general names ``fast``, ``default`` and
+``accurate`` name the learned engine's presets (:mod:`vidseg.vos.learned`, the shipped default);
+``classical``, ``classical-fast`` and ``classical-accurate`` name the classical engine's, for
+users who want no learned weights.
 """
 
 from __future__ import annotations
@@ -37,10 +37,20 @@ def _classical(preset: str, description: str) -> Callable[[], Tracker]:
     return make
 
 
+def _learned(preset: str, description: str) -> Callable[[], Tracker]:
+    def make() -> Tracker:
+        from vidseg.vos.learned import LearnedTracker, get_learned_preset
+
+        return LearnedTracker(get_learned_preset(preset))
+
+    make.__doc__ = description
+    return make
+
+
 ENGINES: dict[str, Callable[[], Tracker]] = {
-    "fast": _classical("fast", "fastest, for live video (for now the same as classical-fast)"),
-    "default": _classical("default", "the recommended engine (for now the same as classical)"),
-    "accurate": _classical("accurate", "the most accurate, slower (for now the same as classical-accurate)"),
+    "fast": _learned("fast", "learned engine at a smaller working size, for live video"),
+    "default": _learned("default", "learned memory-matching engine (the recommended one)"),
+    "accurate": _learned("accurate", "learned engine at a larger working size, slower"),
     "classical": _classical("default", "motion-compensated bilateral-grid label transfer, no learned weights"),
     "classical-fast": _classical("fast", "classical at a smaller working size with coarser flow"),
     "classical-accurate": _classical("accurate", "classical at full resolution, about 3x slower"),

@@ -31,9 +31,10 @@ def test_missing_card_is_named(tmp_path):
         verified_graph_paths(tmp_path)
 
 
-def test_missing_backbone_package_says_what_to_install(monkeypatch):
+def test_missing_backbone_package_says_what_to_install(monkeypatch, tmp_path):
     import importlib.util
 
+    monkeypatch.setenv("VIDSEG_CACHE", str(tmp_path))  # no backbone graph built yet
     from vidseg.vos.learned import LearnedTracker
 
     real = importlib.util.find_spec

@@ -39,7 +39,7 @@ from vidseg.vos.classical.config import ClassicalConfig, get_classical_preset
 from vidseg.vos.classical.flow import FlowEstimator
 from vidseg.vos.classical.grid import LabGrid, SmoothSlicer
 from vidseg.vos.classical.memory import FrameMemory, centroids, make_frame
-from vidseg.vos.classical.refine import GuidedUpsampler
+from vidseg.vos.refine import GuidedUpsampler
 from vidseg.vos.stepping import SteppingTracker
 
 _EPS = 1e-3

@@ -15,13 +15,12 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from vidseg.errors import InputError
 from vidseg.models.backbone import Backbone, BackboneFeatures
-from vidseg.vos._common import SteppingTracker, check_frame
 from vidseg.vos.learned.config import LearnedConfig, get_learned_preset
 from vidseg.vos.learned.memory import FeatureMemory, MemoryEntry
 from vidseg.vos.learned.weights import EngineGraphs
 from vidseg.vos.refine import GuidedUpsampler
+from vidseg.vos.stepping import SteppingTracker
 
 
 def work_size(full: tuple[int, int], short: int) -> tuple[int, int]:
@@ -64,6 +63,7 @@ class LearnedTracker(SteppingTracker):
     def __init__(self, config: LearnedConfig | str | None = None) -> None:
         if config is None or isinstance(config, str):
             config = get_learned_preset(config or "default")
+        super().__init__()
         self.config = config
         self._graphs = EngineGraphs.load(config.weights, config.threads)
         self._backbone = Backbone(threads=config.threads)
@@ -72,10 +72,8 @@ class LearnedTracker(SteppingTracker):
 
     def reset(self) -> None:
         """Forget every object and frame (the loaded weights stay)."""
+        super().reset()
         c = self.config
-        self._ids: list[int] = []
-        self._last_full: np.ndarray | None = None
-        self._full_size: tuple[int, int] | None = None
         self._small_size: tuple[int, int] | None = None
         self._memory = FeatureMemory(c.memory_given, c.memory_work, c.long_term,
                                      c.long_term_per_frame, c.top_k)
@@ -83,23 +81,14 @@ class LearnedTracker(SteppingTracker):
         self._frame = -1
         self._since_work = 0
 
-    def _check_image(self, image: np.ndarray) -> np.ndarray:
-        image, size = check_frame(image, self._full_size)
-        if self._full_size is None:
-            self._full_size = size
-            self._small_size = work_size(size, self.config.work_short)
-        return image
+    def _start(self, size: tuple[int, int]) -> None:
+        self._small_size = work_size(size, self.config.work_short)
 
     def step(self, image: np.ndarray, mask: np.ndarray | None = None,
              objects: Iterable[int] | None = None) -> np.ndarray:
         """Track one frame; ``mask`` gives (or corrects) the objects ``objects`` (default all in it).
         Returns the HxW uint8 label map."""
-        image = self._check_image(image)
-        if mask is None and not self._ids:
-            raise InputError("the first tracked frame needs a mask giving the objects")
-        given: list[int] = []
-        if mask is not None:
-            mask, given = self._check_mask(mask, objects)
+        image, mask, given = self._check_step(image, mask, objects)
         self._frame += 1
         assert self._small_size is not None and self._full_size is not None
         h, w = self._small_size
@@ -109,12 +98,10 @@ class LearnedTracker(SteppingTracker):
         query = key[0].reshape(key.shape[1], -1)
         h4, w4 = feats.f4.shape[2:]
 
-        predicted = [o for o in self._ids if o not in given]
+        predicted = [o for o in self.objects.ids if o not in given]
         logits4 = self._decode(query, feats, predicted)
-        for o in given:
-            if o not in self._ids:
-                self._ids.append(o)
-        ids = list(self._ids)
+        self.objects.add(given)
+        ids = self.objects.ids
         guided = self.config.guided_radius > 0
         p4 = self._object_probs(ids, logits4, mask, given, (h4, w4))
         agg4 = aggregate(p4)[1:]
