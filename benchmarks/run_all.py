@@ -27,8 +27,11 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 # (name, title, arguments after the script path)
 BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("vos_davis", "Tracking accuracy and speed on davis2016-dev (`vidseg bench`, end to end)",
-     ["--engines", "copy,fast,default,accurate"]),
-    ("vos_speed_memory", "Tracker speed at 854x480 and memory against video length", ["--memory-preset", "default"]),
+     ["--engines", "copy,fast,default,accurate,classical-fast,classical,classical-accurate"]),
+    ("vos_leaveout", "Leave-out estimate: DAVIS-2016 train sequences the shipped engine never saw", []),
+    ("vos_speed_memory", "Tracker speed at 854x480 and memory against video length",
+     ["--presets", "fast,default,accurate,classical-fast,classical,classical-accurate",
+      "--memory-preset", "default"]),
     ("io_throughput", "Decode -> overlay -> encode at 854x480", []),
     ("io_memory", "Peak memory against video length (decode -> overlay -> encode)", []),
     ("segment_speed", "`vidseg segment` end to end at 854x480, and flicker", []),

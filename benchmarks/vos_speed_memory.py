@@ -1,7 +1,8 @@
-"""Speed and memory of the propagation engine (``vidseg.vos``) on synthetic video.
+"""Speed and memory of the tracking engines (``vidseg.vos``) on synthetic video.
 
 * speed: frames per second of an engine's ``step`` alone (no decoding, no writing) on a 854x480
-  synthetic clip with two objects, per engine name (``vidseg.vos.engines``);
+  synthetic clip with two objects, per engine name (``vidseg.vos.engines``), and the time to
+  construct the engine (weights and backbone loaded);
 * memory: peak RSS of a streaming ``TrackingSession`` over a short and a long synthetic clip
   (default 100 vs 10,000 frames): it must stay flat with video length.
 
@@ -27,14 +28,17 @@ def _speed(preset: str, frames: int, width: int, height: int) -> dict[str, float
 
     scene = demo_scene(width, height, frames, seed=1)
     rendered = [scene.render(t) for t in range(frames)]
+    t0 = time.perf_counter()
     tracker = make_tracker(preset)
+    load = time.perf_counter() - t0
     tracker.step(rendered[0][0], rendered[0][1])
     start, cpu = time.perf_counter(), time.process_time()
     for img, _ in rendered[1:]:
         tracker.step(img)
     dt, dcpu = time.perf_counter() - start, time.process_time() - cpu
     n = frames - 1
-    return {"fps": n / dt, "ms_per_frame": 1000 * dt / n, "cpu_ms_per_frame": 1000 * dcpu / n}
+    return {"fps": n / dt, "ms_per_frame": 1000 * dt / n, "cpu_ms_per_frame": 1000 * dcpu / n,
+            "load_s": load}
 
 
 def _memory(preset: str, frames: int, width: int, height: int) -> dict[str, float]:
@@ -95,11 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     growth = memory[args.long]["peak_rss_mb"] - memory[args.short]["peak_rss_mb"]
     sep = " | " if args.markdown else "  "
     if args.markdown:
-        print("| preset | engine fps (854x480) | ms/frame | CPU ms/frame |\n| --- | --- | --- | --- |")
+        print("| engine | engine fps (854x480) | ms/frame | CPU ms/frame | load s |\n"
+              "| --- | --- | --- | --- | --- |")
     else:
-        print(f"{'preset':10s}{sep}{'fps':>8s}{sep}{'ms/frame':>8s}{sep}{'CPU ms/frame':>12s}")
+        print(f"{'engine':18s}{sep}{'fps':>8s}{sep}{'ms/frame':>8s}{sep}{'CPU ms/frame':>12s}{sep}{'load s':>6s}")
     for p, r in speed.items():
-        row = f"{p:10s}{sep}{r['fps']:8.1f}{sep}{r['ms_per_frame']:8.1f}{sep}{r['cpu_ms_per_frame']:12.1f}"
+        row = (f"{p:18s}{sep}{r['fps']:8.1f}{sep}{r['ms_per_frame']:8.1f}{sep}{r['cpu_ms_per_frame']:12.1f}"
+               f"{sep}{r['load_s']:6.2f}")
         print(f"| {row} |" if args.markdown else row)
     print()
     if args.markdown:

@@ -127,11 +127,15 @@ class BenchResult:
 
 
 def dataset_dirs(root: str | Path) -> tuple[Path, Path]:
-    """``(JPEGImages/480p, Annotations/480p)`` of a DAVIS root. Raises :class:`InputError`."""
+    """``(JPEGImages/<res>, Annotations/<res>)`` of a DAVIS root: ``480p`` when present, else the one
+    resolution folder both have (e.g. ``240p``), else the two folders themselves. Raises
+    :class:`InputError`."""
     r = Path(root)
     if not r.is_dir():
         raise InputError("dataset folder not found", r)
-    for res in ("480p", ""):
+    shared = sorted(p.name for p in (r / "JPEGImages").glob("*p")
+                    if p.is_dir() and (r / "Annotations" / p.name).is_dir())
+    for res in ("480p", *(shared if len(shared) == 1 else []), ""):
         img, ann = r / "JPEGImages" / res, r / "Annotations" / res
         if img.is_dir() and ann.is_dir():
             return img, ann

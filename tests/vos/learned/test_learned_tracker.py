@@ -151,3 +151,18 @@ def test_helpers_and_presets():
         get_learned_preset("nope")
     with pytest.raises(InputError, match="multiple of 16"):
         LearnedConfig(work_short=250)
+
+
+def test_keep_near_drops_look_alikes_far_from_the_object():
+    from vidseg.vos.learned.tracker import keep_near
+
+    logits = -np.ones((60, 108), np.float32)
+    logits[10:20, 10:20] = 5  # the object, moved one cell
+    logits[40:55, 80:100] = 5  # a look-alike far away
+    prev = np.zeros_like(logits)
+    prev[9:19, 9:19] = 1
+    out = keep_near(logits, prev, 0.25)
+    assert (out[10:20, 10:20] == 5).all()
+    assert (out[42:53, 82:98] < 0).all()
+    lost = np.zeros_like(logits)  # a lost object may come back anywhere
+    assert np.array_equal(keep_near(logits, lost, 0.25), logits)

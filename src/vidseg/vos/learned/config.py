@@ -27,8 +27,11 @@ class LearnedConfig:
     long_term: int = 1024  # positions kept in the compact long-term memory
     long_term_per_frame: int = 96  # positions a frame evicted from working memory keeps (by use)
     top_k: int = 30  # memory positions each query position reads from (0 = all)
+    locality: float = 0.25  # keep predicted parts within this many object sizes of the previous mask (0 = off)
     guided_radius: int = 0  # guided-filter radius (working px) snapping edges to the image (0 = off)
     guided_eps: float = 1e-3  # guided-filter regulariser (intensities in 0..1)
+    classical: str | None = None  # also run this classical preset and fuse its probabilities
+    classical_weight: float = 0.5  # the classical engine's weight in the fusion (log space)
     threads: int = 2  # ONNX Runtime threads per operator
     weights: str | None = None  # folder of a trained engine (default: the shipped weights)
 
@@ -37,8 +40,8 @@ class LearnedConfig:
             raise InputError(f"work_short must be a multiple of 16 and >= 64, got {self.work_short}")
         if self.memory_every < 1 or self.memory_work < 0 or self.memory_given < 1:
             raise InputError("memory_every and memory_given must be >= 1, memory_work >= 0")
-        if self.top_k < 0 or self.long_term < 0 or self.threads < 1:
-            raise InputError("top_k and long_term must be >= 0, threads >= 1")
+        if self.top_k < 0 or self.long_term < 0 or self.threads < 1 or self.locality < 0:
+            raise InputError("top_k, long_term and locality must be >= 0, threads >= 1")
 
     def make_tracker(self) -> LearnedTracker:
         from vidseg.vos.learned.tracker import LearnedTracker

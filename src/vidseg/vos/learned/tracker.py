@@ -11,6 +11,7 @@ the full resolution. Masks given on a frame are kept exactly there and enter the
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -21,6 +22,9 @@ from vidseg.vos.learned.memory import FeatureMemory, MemoryEntry
 from vidseg.vos.learned.weights import EngineGraphs
 from vidseg.vos.refine import GuidedUpsampler
 from vidseg.vos.stepping import SteppingTracker
+
+if TYPE_CHECKING:
+    from vidseg.vos.classical import ClassicalTracker
 
 
 def work_size(full: tuple[int, int], short: int) -> tuple[int, int]:
@@ -52,6 +56,34 @@ def _resize(x: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTER
         np.zeros((0, h, w), np.float32))
 
 
+def keep_near(logits: np.ndarray, prev: np.ndarray, reach: float, min_area: int = 4) -> np.ndarray:
+    """Drop the parts of an object's prediction that are far from where it was on the previous
+    frame (memory matching also finds look-alikes elsewhere: other people, other cars).
+
+    ``logits`` and ``prev`` (probabilities) are at stride 4. A connected part of ``logits > 0`` is
+    kept when it comes within ``reach`` x the object's size (the square root of its previous
+    area, at least 4 cells) of the previous mask. An object that was lost (under ``min_area``
+    cells) may come back anywhere.
+    """
+    before = prev > 0.5
+    area = int(before.sum())
+    if area < min_area:
+        return logits
+    fg = (logits > 0).astype(np.uint8)
+    n, comp = cv2.connectedComponents(fg, connectivity=8)
+    if n <= 2:
+        return logits
+    dist = cv2.distanceTransform((~before).astype(np.uint8), cv2.DIST_L2, 3)
+    radius = max(3.0, reach * float(np.sqrt(area)))
+    near = np.bincount(comp[dist <= radius].ravel(), minlength=n) > 0
+    near[0] = False
+    far = (fg > 0) & ~near[comp]
+    if not far.any():
+        return logits
+    keep = cv2.dilate(near[comp].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    return np.where(far & ~keep, np.minimum(logits, -8.0), logits).astype(np.float32)
+
+
 def _repeat(feats: BackboneFeatures, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The frame's features once per object (the graphs take a batch of objects)."""
     return tuple(np.repeat(a, n, 0) for a in (feats.f4, feats.f8, feats.f16))  # type: ignore[return-value]
@@ -68,11 +100,18 @@ class LearnedTracker(SteppingTracker):
         self._graphs = EngineGraphs.load(config.weights, config.threads)
         self._backbone = Backbone(threads=config.threads)
         self._guided = GuidedUpsampler(config.guided_radius, config.guided_eps)
+        self._classical: ClassicalTracker | None = None
+        if config.classical:
+            from vidseg.vos.classical import ClassicalTracker, get_classical_preset
+
+            self._classical = ClassicalTracker(get_classical_preset(config.classical))
         self.reset()
 
     def reset(self) -> None:
         """Forget every object and frame (the loaded weights stay)."""
         super().reset()
+        if getattr(self, "_classical", None) is not None:
+            self._classical.reset()  # type: ignore[union-attr]
         c = self.config
         self._small_size: tuple[int, int] | None = None
         self._memory = FeatureMemory(c.memory_given, c.memory_work, c.long_term,
@@ -115,6 +154,9 @@ class LearnedTracker(SteppingTracker):
             agg_full = (full / np.maximum(full.sum(2, keepdims=True), 1e-6)).transpose(2, 0, 1)
         else:
             agg_full = aggregate(self._object_probs(ids, logits4, mask, given, self._full_size))
+        if self._classical is not None:
+            agg_full = self._fuse_classical(image, mask, given, ids, agg_full)
+            agg4 = np.stack([cv2.resize(c, (w4, h4), interpolation=cv2.INTER_AREA) for c in agg_full[1:]])
         labels = np.array([0, *ids], np.uint8)[np.argmax(agg_full, 0)]
         if given:
             assert mask is not None
@@ -124,6 +166,20 @@ class LearnedTracker(SteppingTracker):
         self._prev4 = {o: agg4[k] for k, o in enumerate(ids)}
         self._remember(query, feats, ids, agg4, bool(given))
         return labels
+
+    def _fuse_classical(self, image: np.ndarray, mask: np.ndarray | None, given: list[int],
+                        ids: list[int], agg_full: np.ndarray) -> np.ndarray:
+        """Product of experts with the classical engine stepped on the same frame: its motion-placed
+        prior keeps look-alikes away, the learned one holds appearance; weight ``classical_weight``."""
+        assert self._classical is not None
+        self._classical.step(image, mask, given or None)
+        c_ids, c_prob = self._classical.probabilities()
+        order = [0, *(1 + c_ids.index(o) for o in ids)]
+        wgt = self.config.classical_weight
+        logp = (1 - wgt) * np.log(agg_full + 1e-4) + wgt * np.log(c_prob[order] + 1e-4)
+        logp -= logp.max(0, keepdims=True)
+        e = np.exp(logp)
+        return (e / e.sum(0, keepdims=True)).astype(np.float32)
 
     def _object_probs(self, ids: list[int], logits4: dict[int, np.ndarray], mask: np.ndarray | None,
                       given: list[int], size: tuple[int, int]) -> np.ndarray:
@@ -161,7 +217,9 @@ class LearnedTracker(SteppingTracker):
         prev = np.stack([self._prev4[o] for o in objs])[:, None].astype(np.float32)
         out = self._graphs.decoder.run(None, {"readout": readout, "f16": f16, "f8": f8, "f4": f4,
                                               "prev4": prev})[0]
-        return {o: out[k, 0] for k, o in enumerate(objs)}
+        reach = self.config.locality
+        return {o: out[k, 0] if reach <= 0 else keep_near(out[k, 0], self._prev4[o], reach)
+                for k, o in enumerate(objs)}
 
     def _remember(self, query: np.ndarray, feats: BackboneFeatures, ids: list[int], agg4: np.ndarray,
                   given: bool) -> None:
