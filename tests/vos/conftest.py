@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from vos_helpers import make_scene
 
+from tests.vos.vos_helpers import make_scene
 from vidseg.synthetic import Scene, jaccard
 
 

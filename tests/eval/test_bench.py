@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_helpers import write_seq
 from PIL import Image
 
+from tests.eval.eval_helpers import write_seq
 from vidseg.errors import InputError, OutputError, VidsegError
 from vidseg.eval.bench import CopyFirstMask, make_engine_factory, run_benchmark
 from vidseg.eval.davis import evaluate
@@ -86,5 +86,5 @@ def test_errors(dataset: Path, tmp_path: Path) -> None:
 
 def test_real_tracker_preset(dataset: Path) -> None:
     pytest.importorskip("vidseg.vos")
-    r = run_benchmark(dataset, engine="fast", sequences=["alpha"])
+    r = run_benchmark(dataset, engine="classical-fast", sequences=["alpha"])
     assert r.runs[0].frames == 6 and 0.0 <= r.runs[0].j <= 1.0

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_helpers import scene_labels, shifted, write_seq
 from PIL import Image
 
+from tests.eval.eval_helpers import scene_labels, shifted, write_seq
 from vidseg.errors import OutputError
 from vidseg.eval.davis import EvalResult, evaluate
 from vidseg.eval.report import (
