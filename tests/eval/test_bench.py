@@ -10,9 +10,10 @@ from PIL import Image
 
 from tests.eval.eval_helpers import write_seq
 from vidseg.errors import InputError, OutputError, VidsegError
-from vidseg.eval.bench import CopyFirstMask, make_engine_factory, run_benchmark
+from vidseg.eval.bench import make_engine_factory, run_benchmark
 from vidseg.eval.davis import evaluate
 from vidseg.synthetic import demo_scene
+from vidseg.vos.baseline import CopyTracker
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +32,14 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-class Recorder:
+class Recorder(CopyTracker):
     """A tracker double: returns the first mask, records whether each call carried a mask."""
 
     calls: list[bool] = []
 
-    def __init__(self) -> None:
-        self.inner = CopyFirstMask()
-
     def step(self, image: np.ndarray, mask: np.ndarray | None = None, objects: object = None) -> np.ndarray:
         Recorder.calls.append(mask is not None)
-        return self.inner.step(image, mask)
+        return super().step(image, mask)
 
 
 def test_copy_baseline(dataset: Path, tmp_path: Path) -> None:
@@ -76,7 +74,7 @@ def test_errors(dataset: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no annotations for sequence 'gamma'"):
         run_benchmark(dataset, engine="copy", sequences=["gamma"])
 
-    class Broken:
+    class Broken(CopyTracker):
         def step(self, image: np.ndarray, mask: np.ndarray | None = None, objects: object = None) -> np.ndarray:
             raise RuntimeError("engine exploded")
 

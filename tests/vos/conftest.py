@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tests.vos.vos_helpers import make_scene
-from vidseg.synthetic import Scene, jaccard
+from vidseg.eval.metrics import jaccard
+from vidseg.synthetic import Scene
 
 
 @pytest.fixture

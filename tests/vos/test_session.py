@@ -11,12 +11,12 @@ import pytest
 
 from tests.vos.vos_helpers import make_scene, write_scene
 from vidseg.errors import InputError
+from vidseg.eval.metrics import jaccard
 from vidseg.io import open_video
 from vidseg.io.container import ContainerReader
 from vidseg.io.frames import Frame, VideoInfo
 from vidseg.io.reverse import REVERSE_CHUNK
 from vidseg.io.source import VideoReader
-from vidseg.synthetic import jaccard
 from vidseg.vos import ClassicalConfig, ClassicalTracker, TrackingSession
 
 

@@ -187,13 +187,16 @@ def _metadata_names(meta: dict[str, str]) -> list[str]:
         import ast
 
         parsed = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         try:
             parsed = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return []
     if isinstance(parsed, dict):
-        return [str(parsed[k]) for k in sorted(parsed, key=lambda k: int(k))]
+        try:
+            return [str(parsed[k]) for k in sorted(parsed, key=lambda k: int(k))]
+        except (TypeError, ValueError):
+            return [str(v) for v in parsed.values()]
     if isinstance(parsed, list):
         return [str(v) for v in parsed]
     return []
