@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from vidseg.cli.main import main
+from vidseg.io import open_video
 from vidseg.io.palette import read_mask, write_mask
 from vidseg.synthetic import demo_scene, encode_clip, motion_scene, write_masks, write_video
 
@@ -109,14 +110,31 @@ def test_truncated_video_keeps_the_frames_before_the_break(tmp_path: Path,
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: int(len(data) * 0.6)])
     write_mask(tmp_path / "m.png", scene.render(0)[1])
-    out = tmp_path / "masks"
-    rc = main(["track", str(cut), "-m", str(tmp_path / "m.png"), "-o", str(out), "-e", "classical", "-q"])
+    full.unlink()
+    out, ov, rle, report = tmp_path / "masks", tmp_path / "ov.mp4", tmp_path / "m.json", tmp_path / "r.json"
+    rc = main(["track", str(cut), "-m", str(tmp_path / "m.png"), "-o", str(out), "--overlay", str(ov),
+               "--rle", str(rle), "--report", str(report), "-e", "classical", "-q"])
     assert rc == 1
     err = capsys.readouterr().err.strip()
     assert "cut.mp4" in err and "frame" in err and len(err.splitlines()) == 1
-    kept = sorted(out.glob("*.png"))
+    # nothing looks finished: the frames done are under .partial names, which the error names
+    assert not any(p.exists() for p in (out, ov, rle, report))
+    partial = [tmp_path / "masks.partial", tmp_path / "ov.partial.mp4", tmp_path / "m.partial.json",
+               tmp_path / "r.partial.json"]
+    assert all(p.exists() and str(p) in err for p in partial)
+    kept = sorted(partial[0].glob("*.png"))
     assert 5 <= len(kept) < 40
     assert [p.stem for p in kept] == [f"{i:05d}" for i in range(len(kept))]
+    assert f"the {len(kept)} frame(s) tracked before it" in err
+    with open_video(partial[1]) as back:
+        assert len(back) == len(kept)
+    assert len(json.loads(partial[2].read_text())["images"]) == len(kept)
+    assert not list(tmp_path.glob(".vidseg-tmp-*"))
+    # a complete run later replaces the stale partial outputs
+    write_video(scene, full, audio=False)
+    assert main(["track", str(full), "-m", str(tmp_path / "m.png"), "-o", str(out), "--overlay", str(ov),
+                 "--rle", str(rle), "--report", str(report), "-e", "classical", "-q"]) == 0
+    assert all(p.exists() for p in (out, ov, rle, report)) and not any(p.exists() for p in partial)
 
 
 def test_objects_given_midway_are_tracked_back_and_reported(clip: tuple[Path, Path], tmp_path: Path,

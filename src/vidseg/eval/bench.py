@@ -141,7 +141,7 @@ def run_benchmark(
             if (out / n).is_dir() and any((out / n).iterdir()) and not force:
                 raise OutputError("results already exist (use --force to overwrite)", out / n)
         check_outputs([OutputSpec(f"--out {out} (sequence {n})", out / n, "folder") for n in names],
-                      [root, *(img_root / n for n in names), *(all_seqs[n] for n in names)], force=force)
+                      [*(img_root / n for n in names), *(all_seqs[n] for n in names)], force=force)
         runs = []
         for n in names:
             first = read_labels(list_masks(all_seqs[n])[0])

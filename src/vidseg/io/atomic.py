@@ -310,8 +310,9 @@ def check_outputs(outputs: Iterable[OutputSpec], inputs: Iterable[str | Path] = 
                   force: bool = False) -> None:
     """Refuse, before any work, a set of outputs that cannot all be written as asked.
 
-    :class:`UsageError` (exit 2) when an output is one of the ``inputs`` or would replace a folder
-    holding one (by resolved path or inode; ``force`` does not matter), when two outputs are the
+    :class:`UsageError` (exit 2) when an output is one of the ``inputs``, would replace a folder
+    holding one, or lies inside an input folder (by resolved path or inode; ``force`` does not
+    matter), when two outputs are the
     same path or a file output lies inside a folder output (which is replaced whole), or when a
     file output is named with a trailing ``/``. :class:`OutputError` (exit 1) when an output is of
     the wrong kind (a folder where a file goes, or the reverse), exists without ``force``, or its
@@ -334,6 +335,9 @@ def check_outputs(outputs: Iterable[OutputSpec], inputs: Iterable[str | Path] = 
                     what = "is the input" if same else "holds the input"
                     raise UsageError(f"{o.option} {raw} {what} {given}; vidseg never writes over its "
                                      "input (with --force or without): choose another name")
+                if given.is_dir() and _within(where.real, inp.real):
+                    raise UsageError(f"{o.option} {raw} lies inside the input folder {given}; vidseg "
+                                     "never writes among its inputs: write it elsewhere")
         placed.append((o, _place(p)))
     for i, (a, pa) in enumerate(placed):
         for b, pb in placed[i + 1:]:

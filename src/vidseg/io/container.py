@@ -120,7 +120,7 @@ def _scan(path: str, stream_index: int) -> _Scan:
     count = 0
     missing = False
     tail: list[str] = []
-    with av.open(path) as c, av.logging.Capture(local=True) as logs:
+    with av.open(path, metadata_errors="replace") as c, av.logging.Capture(local=True) as logs:
         s = c.streams[stream_index]
         try:
             for pkt in c.demux(s):
@@ -160,8 +160,8 @@ def _header_duration(container: Any, stream: Any) -> float | None:
 def _open(path: str, fmt: str | None, live: bool) -> Any:
     try:
         if live:
-            return av.open(path, format=fmt, timeout=LIVE_TIMEOUT_S)
-        return av.open(path)
+            return av.open(path, format=fmt, timeout=LIVE_TIMEOUT_S, metadata_errors="replace")
+        return av.open(path, metadata_errors="replace")  # tags in any encoding: not our concern
     except av.EOFError as exc:
         raise InputError("video has no frames (the file ends before any data)", path) from exc
     except av.FFmpegError as exc:
@@ -304,7 +304,7 @@ class ContainerReader(VideoReader):
         (:meth:`_packet_damage`). Only the demuxer failing ends the stream: what the decoder holds
         is drained, then :class:`_Broken` is raised."""
         vs = container.streams[self._si]
-        if not vs.codec_context.is_open:
+        if vs.codec_context is not None and not vs.codec_context.is_open:
             vs.thread_type = "NONE"  # one thread: FFmpeg's errors come while their packet is decoded
         demux = container.demux(vs)
         while True:

@@ -73,14 +73,13 @@ def open_image(path: str | Path, what: str = "image") -> Iterator[Image.Image]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{what} file not found", p)
-    limit = max_pixels()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         saved = Image.MAX_IMAGE_PIXELS
         try:
-            # Pillow's own guard (89 M pixels, error past twice that) must not undercut a raised limit
-            if saved is not None and limit > saved:
-                Image.MAX_IMAGE_PIXELS = limit
+            # opening reads the header only; the size is judged below, against vidseg's limit
+            # (Pillow's own guard would refuse with its wording, and undercut a raised limit)
+            Image.MAX_IMAGE_PIXELS = None
             try:
                 im = Image.open(p)
             finally:

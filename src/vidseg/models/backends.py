@@ -86,7 +86,7 @@ class TfliteBackend:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise InputError("running .tflite models needs ai-edge-litert (pip install 'vidseg[tflite]')", path) from exc
+            raise InputError("running .tflite models needs ai-edge-litert (pip install ai-edge-litert; vidseg's default install has it)", path) from exc
         try:
             with _native_stderr_silenced():  # LiteRT prints "INFO: Created ... delegate" from C++
                 self.interpreter = Interpreter(model_path=str(path), num_threads=max(1, threads))
