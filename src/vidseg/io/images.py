@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import warnings
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from vidseg.errors import ArgumentError, InputError
 DEFAULT_MAX_PIXELS = 100_000_000
 ENV_MAX_PIXELS = "VIDSEG_MAX_PIXELS"
 _limit: int | None = None
+_PIL_GUARD = threading.Lock()
 
 
 def max_pixels() -> int:
@@ -73,29 +74,29 @@ def open_image(path: str | Path, what: str = "image") -> Iterator[Image.Image]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{what} file not found", p)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        saved = Image.MAX_IMAGE_PIXELS
-        try:
-            # opening reads the header only; the size is judged below, against vidseg's limit
-            # (Pillow's own guard would refuse with its wording, and undercut a raised limit)
+    try:
+        # opening reads the header only; the size is judged below, against vidseg's limit (Pillow's
+        # own guard would refuse in its words, and undercut a raised limit); the lock keeps threads
+        # from restoring each other's value
+        with _PIL_GUARD:
+            saved = Image.MAX_IMAGE_PIXELS
             Image.MAX_IMAGE_PIXELS = None
             try:
                 im = Image.open(p)
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
-        except Image.DecompressionBombError as exc:
-            raise InputError(f"{what} is too large to read ({exc}); a decompression bomb?", p) from exc
-        except (OSError, ValueError, SyntaxError, EOFError) as exc:
-            raise InputError(f"not a readable image ({exc.__class__.__name__}: {exc})", p) from exc
-        with im:
-            check_pixels(int(im.size[0]), int(im.size[1]), p, what)
-            try:
-                yield im
-            except InputError:
-                raise
-            except (OSError, ValueError, SyntaxError, EOFError, MemoryError, Image.DecompressionBombError) as exc:
-                raise InputError(f"cannot decode {what} ({exc.__class__.__name__}: {exc})", p) from exc
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{what} is too large to read ({exc}); a decompression bomb?", p) from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise InputError(f"not a readable image ({exc.__class__.__name__}: {exc})", p) from exc
+    with im:
+        check_pixels(int(im.size[0]), int(im.size[1]), p, what)
+        try:
+            yield im
+        except InputError:
+            raise
+        except (OSError, ValueError, SyntaxError, EOFError, MemoryError, Image.DecompressionBombError) as exc:
+            raise InputError(f"cannot decode {what} ({exc.__class__.__name__}: {exc})", p) from exc
 
 
 def image_size(path: str | Path, what: str = "image") -> tuple[int, int]:
