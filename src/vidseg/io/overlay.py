@@ -14,7 +14,6 @@ from vidseg.io.palette import PALETTE
 
 _KERNEL = np.ones((3, 3), np.uint8)
 CONTRAST = 96  # an outline pixel whose colour is within this (per channel) of the frame's turns black/white
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _lut(palette: np.ndarray) -> np.ndarray:
@@ -57,7 +56,7 @@ def draw_overlay(
     x0, x1 = max(0, x - m), min(lab.shape[1], x + w + m)
     sub_lab = lab[y0:y1, x0:x1]
     sub = np.ascontiguousarray(out[y0:y1, x0:x1])
-    base = image[y0:y1, x0:x1]
+    base = np.ascontiguousarray(image[y0:y1, x0:x1])
     # off the contours hi == lab, so one colour image serves the fill and the contours
     hi = cv2.dilate(sub_lab, _KERNEL) if contours else sub_lab
     colours = cv2.LUT(cv2.merge((hi, hi, hi)), lut)
@@ -66,14 +65,14 @@ def draw_overlay(
         cv2.copyTo(blended, cv2.threshold(sub_lab, 0, 255, cv2.THRESH_BINARY)[1], sub)
     if contours:
         edge = cv2.compare(hi, cv2.erode(sub_lab, _KERNEL), cv2.CMP_NE)
-        ys, xs = np.nonzero(edge)
-        line = colours[ys, xs].astype(np.int16)
-        under = base[ys, xs].astype(np.int16)
-        close = np.abs(line - under).max(axis=1) < CONTRAST
-        if close.any():
-            dark = (under[close].astype(np.float32) @ _LUMA) > 127.0
-            line[close] = np.where(dark[:, None], 0, 255)
-        sub[ys, xs] = line.astype(np.uint8)
+        diff = cv2.split(cv2.absdiff(colours, base))
+        close = cv2.compare(cv2.max(cv2.max(diff[0], diff[1]), diff[2]), CONTRAST, cv2.CMP_LT)
+        close = cv2.bitwise_and(close, edge)
+        if cv2.countNonZero(close):  # where the palette colour would vanish: black or white
+            white = cv2.compare(cv2.cvtColor(base, cv2.COLOR_RGB2GRAY), 127, cv2.CMP_LE)
+            colours = colours.copy()
+            cv2.copyTo(cv2.merge((white, white, white)), close, colours)
+        cv2.copyTo(colours, edge, sub)
     out[y0:y1, x0:x1] = sub
     if show_ids:
         _draw_ids(out, lab)
