@@ -66,10 +66,11 @@ def draw_overlay(
     if contours:
         edge = cv2.compare(hi, cv2.erode(sub_lab, _KERNEL), cv2.CMP_NE)
         diff = cv2.split(cv2.absdiff(colours, base))
-        close = cv2.compare(cv2.max(cv2.max(diff[0], diff[1]), diff[2]), CONTRAST, cv2.CMP_LT)
+        close = cv2.threshold(cv2.max(cv2.max(diff[0], diff[1]), diff[2]), CONTRAST - 1, 255,
+                              cv2.THRESH_BINARY_INV)[1]  # 255 where the colours differ by < CONTRAST
         close = cv2.bitwise_and(close, edge)
         if cv2.countNonZero(close):  # where the palette colour would vanish: black or white
-            white = cv2.compare(cv2.cvtColor(base, cv2.COLOR_RGB2GRAY), 127, cv2.CMP_LE)
+            white = cv2.threshold(cv2.cvtColor(base, cv2.COLOR_RGB2GRAY), 127, 255, cv2.THRESH_BINARY_INV)[1]
             colours = colours.copy()
             cv2.copyTo(cv2.merge((white, white, white)), close, colours)
         cv2.copyTo(colours, edge, sub)
