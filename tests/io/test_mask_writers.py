@@ -11,7 +11,7 @@ from pycocotools import mask as mask_utils
 
 from vidseg.errors import OutputError
 from vidseg.io import MaskFolderWriter, RleWriter, read_mask
-from vidseg.io.atomic import TMP_PREFIX
+from vidseg.io.atomic import TMP_PREFIX, temp_prefix
 from vidseg.io.frames import Frame
 from vidseg.synthetic import demo_scene
 
@@ -51,13 +51,15 @@ def test_folder_with_masks_refused_without_force(tmp_path):
     assert read_mask(tmp_path / "m" / "a.png").max() == 0
 
 
-def test_stale_temporaries_cleaned_on_rerun(tmp_path):
+def test_stale_temporaries_cleaned_on_rerun(tmp_path, dead_pid):
     d = tmp_path / "m"
     d.mkdir()
-    stale = d / f"{TMP_PREFIX}00000.png.abc.png"
+    stale = d / f"{temp_prefix('00000.png', pid=dead_pid)}abc.png"
     stale.write_bytes(b"half")
+    busy = d / f"{temp_prefix('00001.png')}abc.png"  # this process is alive: its file stays
+    busy.write_bytes(b"half")
     MaskFolderWriter(d)
-    assert not stale.exists()
+    assert not stale.exists() and busy.exists()
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

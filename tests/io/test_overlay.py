@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from vidseg.io import PALETTE, draw_overlay
+from vidseg.io.overlay import CONTRAST
 
 
 def _scene() -> tuple[np.ndarray, np.ndarray]:
@@ -35,9 +36,25 @@ def test_contours_are_opaque_palette_colours_on_the_boundary():
     out = draw_overlay(img, lab, alpha=0.0, contours=True)
     kernel = np.ones((3, 3), np.uint8)
     edge = cv2.dilate(lab, kernel) != cv2.erode(lab, kernel)
-    assert np.all(out[edge & (lab == 1)] == PALETTE[1])
+    on = edge & (lab == 1)
+    stands_out = np.abs(img.astype(int) - PALETTE[1].astype(int)).max(axis=2) >= CONTRAST
+    assert np.all(out[on & stands_out] == PALETTE[1])  # the palette colour where it shows
+    assert np.all(np.isin(out[on & ~stands_out], (0, 255)))  # black or white where it would not
     np.testing.assert_array_equal(out[~edge], img[~edge])  # alpha 0: only contours change pixels
     assert edge.sum() > 0
+
+
+@pytest.mark.parametrize("background", [PALETTE[1], PALETTE[2], (255, 255, 255), (0, 0, 0), (128, 128, 128)])
+def test_the_outline_contrasts_with_any_background(background):
+    img = np.empty((60, 80, 3), np.uint8)
+    img[:] = background  # e.g. a red object (id 1 is red) on a red background
+    lab = np.zeros((60, 80), np.uint8)
+    lab[20:40, 25:55] = 1
+    out = draw_overlay(img, lab, alpha=0.5, contours=True)
+    kernel = np.ones((3, 3), np.uint8)
+    edge = cv2.dilate(lab, kernel) != cv2.erode(lab, kernel)
+    diff = np.abs(out[edge].astype(int) - img[edge].astype(int)).max(axis=1)
+    assert diff.min() >= 96
 
 
 def test_show_ids_writes_text_near_the_centroid():

@@ -10,7 +10,7 @@ import pytest
 
 from vidseg.errors import OutputError
 from vidseg.io import MaskVideoWriter, OverlayVideoWriter, draw_overlay, open_video
-from vidseg.io.atomic import TMP_PREFIX
+from vidseg.io.atomic import TMP_PREFIX, temp_prefix
 from vidseg.io.audio import AudioCopier
 
 
@@ -90,11 +90,11 @@ def test_exception_inside_writer_leaves_nothing(tmp_path, make_video):
     assert not list(tmp_path.glob(TMP_PREFIX + "*"))
 
 
-def test_rerun_after_crash_removes_stale_temporary(tmp_path, make_video):
+def test_rerun_after_crash_removes_stale_temporary(tmp_path, make_video, dead_pid):
     v = make_video(tmp_path, n_frames=3, audio=False)
     out = tmp_path / "o.mp4"
-    stale = tmp_path / f"{TMP_PREFIX}o.mp4.x1y2.mp4"
-    other = tmp_path / f"{TMP_PREFIX}other.mp4.abcd.mp4"  # another output's: left alone
+    stale = tmp_path / f"{temp_prefix('o.mp4', pid=dead_pid)}x1y2.mp4"
+    other = tmp_path / f"{temp_prefix('other.mp4', pid=dead_pid)}abcd.mp4"  # another output's: left alone
     stale.write_bytes(b"half a video")
     other.write_bytes(b"busy")
     with open_video(v.path) as src, OverlayVideoWriter(out, source=src) as w:

@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from vos_helpers import make_scene
 
-from vidseg.synthetic import Scene, jaccard
+from tests.vos.vos_helpers import make_scene
+from vidseg.eval.metrics import jaccard
+from vidseg.synthetic import Scene
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from vos_helpers import make_scene, write_scene
 
+from tests.vos.vos_helpers import make_scene, write_scene
 from vidseg.io import open_video
 from vidseg.vos import TrackingSession
 from vidseg.vos.health import HealthMonitor

@@ -8,15 +8,15 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from vos_helpers import make_scene, write_scene
 
+from tests.vos.vos_helpers import make_scene, write_scene
 from vidseg.errors import InputError
+from vidseg.eval.metrics import jaccard
 from vidseg.io import open_video
 from vidseg.io.container import ContainerReader
 from vidseg.io.frames import Frame, VideoInfo
 from vidseg.io.reverse import REVERSE_CHUNK
 from vidseg.io.source import VideoReader
-from vidseg.synthetic import jaccard
 from vidseg.vos import ClassicalConfig, ClassicalTracker, TrackingSession
 
 
@@ -34,7 +34,7 @@ def only(labels: np.ndarray, obj: int) -> np.ndarray:
 def test_forward_streams_and_starts_at_the_first_prompt(scene_factory, iou):
     scene = scene_factory("cross", 24)
     read: list[int] = []
-    session = TrackingSession(frames_of(scene, read), "fast")
+    session = TrackingSession(frames_of(scene, read), "classical-fast")
     g3 = scene.render(3)[1]
     session.add_mask(3, np.where(g3 == 1, 1, 0))
     session.add_mask(3, np.where(g3 == 2, 2, 0))  # masks on one frame merge
@@ -113,13 +113,13 @@ def test_backward_tracks_down_from_the_last_mask_and_leaves_later_frames_empty(t
 
 def test_backward_needs_random_access(scene_factory, tmp_path, make_video):
     scene = scene_factory("translate", 6)
-    session = TrackingSession(frames_of(scene), "fast")
+    session = TrackingSession(frames_of(scene), "classical-fast")
     session.add_mask(3, scene.render(3)[1])
     with pytest.raises(InputError, match="first given on frame 3.*random access.*--direction forward"):
         next(session.propagate())
     v = make_video(tmp_path, n_frames=6, audio=False)
     with ContainerReader(str(v.path), live=True) as live:
-        session = TrackingSession(live, "fast")
+        session = TrackingSession(live, "classical-fast")
         session.add_mask(2, v.labels[2])
         with pytest.raises(InputError, match="live stream"):
             next(session.propagate("backward"))
@@ -128,13 +128,13 @@ def test_backward_needs_random_access(scene_factory, tmp_path, make_video):
 
 def test_prompt_beyond_the_end_is_an_error(scene_factory, tmp_path):
     scene = scene_factory("translate", 5)
-    session = TrackingSession(frames_of(scene), "fast")
+    session = TrackingSession(frames_of(scene), "classical-fast")
     session.add_mask(0, scene.render(0)[1])
     session.add_mask(9, scene.render(0)[1])
     with pytest.raises(InputError, match="frame 9"):
         list(session.propagate("forward"))
     with open_video(write_scene(scene, tmp_path / "clip")) as video:  # known length: said at once
-        session = TrackingSession(video, "fast")
+        session = TrackingSession(video, "classical-fast")
         session.add_mask(9, scene.render(0)[1])
         with pytest.raises(InputError, match="frame 9 but the video has 5 frames"):
             next(session.propagate())
@@ -142,7 +142,7 @@ def test_prompt_beyond_the_end_is_an_error(scene_factory, tmp_path):
 
 def test_session_errors(scene_factory):
     scene = scene_factory("translate", 3)
-    session = TrackingSession(frames_of(scene), "fast")
+    session = TrackingSession(frames_of(scene), "classical-fast")
     with pytest.raises(InputError, match="no mask"):
         list(session.propagate())
     with pytest.raises(InputError, match="nothing has been tracked"):

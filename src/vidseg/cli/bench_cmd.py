@@ -13,10 +13,9 @@ from vidseg.vos.engines import engine_names
 
 @click.command("bench")
 @click.argument("dataset_root", type=click.Path(path_type=Path))
-@click.option("--engine", default="default", show_default=True,
-              help=f"Tracking engine ({', '.join(engine_names())}; each described in "
-                   "`vidseg track --help`) or 'copy' (the first mask repeated: the floor any tracker "
-                   "must beat).")
+@click.option("--engine", type=click.Choice(engine_names(baselines=True)), default="default", show_default=True,
+              help="Tracking engine (each described in `vidseg track --help`) or 'copy' (the first mask "
+                   "repeated: the floor any tracker must beat).")
 @click.option("--sequences", default=None, metavar="A,B",
               help="Comma-separated sequences (default: every annotated sequence).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
@@ -40,10 +39,11 @@ def bench(dataset_root: Path, engine: str, sequences: str | None, out_dir: Path 
     from vidseg.eval.bench import dataset_dirs, make_engine_factory, run_benchmark
     from vidseg.eval.dataset import find_sequences
     from vidseg.eval.report import format_bench, write_json
-    from vidseg.io.atomic import check_writable
+    from vidseg.io.atomic import OutputSpec, check_outputs
 
     if json_out is not None:
-        check_writable(json_out, force=force)
+        check_outputs([OutputSpec("--json", json_out)], [dataset_root / "JPEGImages", dataset_root / "Annotations"],
+                      force=force)
     factory = make_engine_factory(engine)
     names = [s.strip() for s in sequences.split(",") if s.strip()] if sequences else None
     total = len(names) if names else len(find_sequences(dataset_dirs(dataset_root)[1]))

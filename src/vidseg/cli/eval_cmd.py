@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from vidseg.cli.common import force_option, progress, quiet_option
+from vidseg.cli.common import force_option, progress, quiet_option, warn
 from vidseg.errors import InputError
 
 
@@ -52,7 +52,7 @@ def eval_cmd(gt: Path | None, pred: Path, sequences: str | None, task: str, vide
     Prints the standard table (J&F-Mean, J-Mean, J-Recall, J-Decay, F-Mean, F-Recall, F-Decay)
     and a per-object table with flicker; the numbers equal the official davis2017-evaluation.
     """
-    from vidseg.eval.dataset import pair_sequences
+    from vidseg.eval.dataset import frame_mismatches, pair_sequences
     from vidseg.eval.davis import EvalResult, iter_evaluate
     from vidseg.eval.report import (
         format_consistency,
@@ -63,18 +63,18 @@ def eval_cmd(gt: Path | None, pred: Path, sequences: str | None, task: str, vide
         write_plot,
     )
     from vidseg.eval.temporal import consistency_of_sequences
-    from vidseg.io.atomic import check_writable
+    from vidseg.io.atomic import check_outputs, output_specs
 
     if gt is None and video is None:
         raise click.UsageError("give --gt to score against ground truth, or --video for the "
                                "ground-truth-free temporal consistency (or both)")
     if gt is None and (csv_out or plot_out):
         raise click.UsageError("--csv and --plot need --gt")
-    for out in (json_out, csv_out, plot_out):
-        if out is not None:
-            check_writable(out, force=force)
+    check_outputs(output_specs([("--json", json_out, "file"), ("--csv", csv_out, "file"),
+                                ("--plot", plot_out, "file")]), [p for p in (gt, pred, video) if p], force=force)
     names = _split_names(sequences)
     pairs = pair_sequences(gt, pred, sequences=names, task=task)
+    mismatches = frame_mismatches(pairs)  # said after the scores: a failure stays one line
     result = EvalResult(task, [])
     if gt is not None:
         scored = iter_evaluate(gt, pred, sequences=names, task=task, workers=workers)
@@ -93,6 +93,8 @@ def eval_cmd(gt: Path | None, pred: Path, sequences: str | None, task: str, vide
         click.echo(format_objects(result, markdown=markdown))
     else:
         click.echo(format_consistency(result.consistency, markdown=markdown))
+    for problem in mismatches:
+        warn(problem)
     if json_out is not None:
         doc = result.to_dict()
         if gt is None:

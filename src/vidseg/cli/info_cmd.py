@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from vidseg.cli.common import progress, quiet_option
+from vidseg.cli.common import fps_option, progress, quiet_option
+from vidseg.errors import DecodeError
 from vidseg.io.frames import VideoInfo
 from vidseg.io.reader import open_video
 
@@ -55,27 +56,34 @@ def describe(info: VideoInfo, pixel_format: str | None = None) -> list[tuple[str
     return rows
 
 
-@click.command("info")
+@click.command("info", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("video", metavar="VIDEO")
-@click.option("--fps", type=float, default=None, help="Frame rate to assume for a folder of frames.")
+@fps_option("a folder of frames")
 @click.option("--check", is_flag=True,
-              help="Also decode every frame, to find truncated or corrupt files (exit 1 where it breaks).")
+              help="Also decode every frame, to find truncated or corrupt files: exit 1 naming the frame "
+                   "where it breaks, or the frames with decode errors (damage the decoder concealed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the description as one JSON object.")
 @quiet_option
-def info(video: str, fps: float | None, check: bool, as_json: bool, quiet: bool) -> None:
+def info(video: str, fps: Fraction | None, check: bool, as_json: bool, quiet: bool) -> None:
     """Print what VIDEO holds: frames, fps, duration, size, codec, pixel format, rotation,
     VFR or not, audio.
 
     VIDEO is a video file, a folder of frames, or a stream URL / camera device.
-    With --check every frame is decoded; a broken file fails naming the frame where it broke.
+    With --check every frame is decoded; a broken or damaged file fails naming the frames.
     """
     with open_video(video, fps=fps) as reader:
         rows = describe(reader.info, getattr(reader, "pixel_format", None))
         expected = getattr(reader, "expected_frames", None)
+        ends_early = getattr(reader, "ends_early", None)
         if expected:
             rows.append(("warning", f"the header announces about {expected} frames: the file looks truncated"))
+        elif ends_early:
+            rows.append(("warning", f"the file ends early ({ends_early}): it looks truncated"))
         if check:
             n = sum(1 for _ in progress(reader, total=reader.info.frame_count, desc="check", quiet=quiet))
+            damage = reader.damage_summary()
+            if damage is not None:
+                raise DecodeError(f"{damage}; {n} frames were read", reader.path, frames_done=n)
             rows.append(("check", f"all {n} frames decode"))
         if as_json:
             data = _as_json(reader.info)

@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from vidseg.cli.common import echo, force_option, quiet_option
-from vidseg.io.atomic import atomic_dir, atomic_path, check_writable
+from vidseg.io.atomic import OutputSpec, atomic_dir, atomic_path, check_outputs
 from vidseg.io.writers import MaskFolderWriter
 from vidseg.synthetic import Scene, demo_scene, write_video
 
@@ -62,7 +62,7 @@ def sample(out: Path, masks_dir: Path | None, n_frames: int, size: tuple[int, in
     if out.suffix.lower() not in (".mp4", ".mkv", ".mov"):
         raise click.BadParameter(f"{out}: use a .mp4, .mkv or .mov name", param_hint="OUT.mp4")
     masks_dir = masks_dir if masks_dir is not None else out.with_name(out.stem + "_masks")
-    check_writable(out, force=force)
+    check_outputs([OutputSpec("OUT", out), OutputSpec("--masks", masks_dir, "folder")], force=force)
     scene = demo_scene(size[0], size[1], n_frames, seed=seed)
     # the masks folder is built beside and swapped in whole: no stale masks from a longer run
     with atomic_dir(masks_dir, force=force) as tmp_masks:

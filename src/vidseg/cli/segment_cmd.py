@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import click
 
-from vidseg.cli.common import echo, force_option, progress, quiet_option
-from vidseg.errors import DecodeError, InputError
+from vidseg.cli.common import (
+    broken_run,
+    echo,
+    force_option,
+    fps_option,
+    progress,
+    quiet_option,
+    strict_option,
+    warn,
+)
+from vidseg.errors import InputError
 
 
 def _split_classes(value: str | None) -> tuple[str, ...]:
@@ -73,12 +84,15 @@ def _announce_fetch(name: str, say: Any) -> None:
               default="superfast", show_default=True,
               help="x264 preset of the videos written: faster presets give bigger files "
                    "(854x480: superfast ~1.3x and ultrafast ~2.6x the size of veryfast).")
+@fps_option()
+@strict_option
 @force_option
 @quiet_option
 def segment(video: str, model_name: str, output: str | None, overlay: str | None, rle: str | None,
             soft: str | None, classes: str | None, upsample: str, smooth: bool, effect: str | None,
             effect_out: str | None, conf: float, iou: float, threshold: float | None, threads: int,
-            alpha: float, audio: bool, encode_preset: str, force: bool, quiet: bool) -> None:
+            alpha: float, audio: bool, encode_preset: str, fps: Fraction | None, strict: bool, force: bool,
+            quiet: bool) -> None:
     """Segment every frame of VIDEO_OR_FRAMES with a model and write masks, overlays and effects.
 
     \b
@@ -88,10 +102,9 @@ def segment(video: str, model_name: str, output: str | None, overlay: str | None
       vidseg segment clip.mp4 --model my.onnx --classes person,cat -o masks --smooth
       vidseg segment clip.mp4 --model yolo-seg.onnx -o ids --rle instances.json --overlay ov.mp4
     """
-    from vidseg.io.atomic import check_writable
     from vidseg.models.model import load_model
     from vidseg.segment.effects import Effect
-    from vidseg.segment.job import Outputs, is_video_path, segment_video
+    from vidseg.segment.job import Outputs, segment_video
     from vidseg.segment.segmenter import Segmenter, SegmentOptions
 
     say = echo(quiet)
@@ -102,9 +115,8 @@ def segment(video: str, model_name: str, output: str | None, overlay: str | None
                       force=force, audio=audio, alpha=alpha, encode_preset=encode_preset)
     if not outputs.any():
         raise click.UsageError("give at least one output: -o, --overlay, --rle, --soft or --effect-out")
-    for path in (overlay, rle, soft, effect_out):  # fail before the model loads, not after
-        if path is not None and (path in (overlay, rle) or is_video_path(path)):
-            check_writable(path, force=force)
+    model_file = [model_name] if Path(model_name).suffix.lower() in (".onnx", ".tflite") else []
+    outputs.check([video, *model_file])  # every output, before the model loads
     _announce_fetch(model_name, say)
     model = load_model(model_name, threads=threads)
     card = model.card
@@ -117,12 +129,13 @@ def segment(video: str, model_name: str, output: str | None, overlay: str | None
     def bar(frames: Iterator[Any], total: int | None) -> Iterator[Any]:
         return progress(frames, total=total, desc=f"segment ({card.name})", quiet=quiet)
 
-    report = segment_video(video, seg, outputs, wrap=bar)
-    say(f"Segmented {report.frames} frame(s) with {card.name} ({card.task}) at {report.fps:.1f} fps"
-        + (f": masks in {output}" if output else "") + (f", overlay {overlay}" if overlay else "")
-        + (f", RLE {rle}" if rle else "") + (f", soft {soft}" if soft else "")
-        + (f", effect {effect_out}" if effect_out else ""))
-    if report.decode_error is not None:
-        err = report.decode_error
-        raise DecodeError(f"{err.message}; the {report.frames} frame(s) read were segmented and written",
-                          err.path, frames_done=report.frames)
+    report = segment_video(video, seg, outputs, wrap=bar, fps=fps, strict=strict)
+    if report.decode_error is None:
+        say(f"Segmented {report.frames} frame(s) with {card.name} ({card.task}) at {report.fps:.1f} fps"
+            + (f": masks in {output}" if output else "") + (f", overlay {overlay}" if overlay else "")
+            + (f", RLE {rle}" if rle else "") + (f", soft {soft}" if soft else "")
+            + (f", effect {effect_out}" if effect_out else ""))
+    if report.decode_error is not None:  # a failure is one line: where it broke, where the frames are
+        raise broken_run(report.decode_error, report.frames, "segmented")
+    if report.damage is not None:
+        warn(f"{video}: {report.damage}; check the results there (--strict stops at the first one)")

@@ -9,8 +9,17 @@ from typing import TYPE_CHECKING, TypeVar, cast
 import click
 import numpy as np
 
-from vidseg.cli.common import echo, force_option, progress, quiet_option
-from vidseg.errors import DecodeError, InputError
+from vidseg.cli.common import (
+    broken_run,
+    echo,
+    force_option,
+    fps_option,
+    progress,
+    quiet_option,
+    strict_option,
+    warn,
+)
+from vidseg.errors import InputError
 from vidseg.io.source import VideoReader
 from vidseg.vos.engines import engine_descriptions, engine_names
 
@@ -25,27 +34,16 @@ def _engine_help() -> str:
     return f"The tracking engine. {names}."
 
 
-def _parse_fps(value: str | None) -> Fraction | None:
-    if value is None:
-        return None
-    try:
-        fps = Fraction(value).limit_denominator(100000)
-    except (ValueError, ZeroDivisionError) as exc:
-        raise click.BadParameter(f"{value!r} is not a frame rate (e.g. 25 or 30000/1001)") from exc
-    if fps <= 0:
-        raise click.BadParameter("the frame rate must be positive")
-    return fps
-
-
 @click.command("track", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("video", metavar="VIDEO_OR_FRAMES")
 @click.option("-m", "--mask", "mask", default=None, metavar="MASK_OR_FOLDER",
               help="The given objects: a palette PNG (pixel = object id; a 0/255 PNG is one object) "
                    "for one frame, or a folder of PNGs named like the frames (YouTube-VOS style), each "
                    "giving the objects on its frame: new ids start there, known ids are corrected.")
-@click.option("-o", "--output", "output", required=True, metavar="OUT",
-              help="Folder for the result: one DAVIS palette PNG per frame, named after the frame stems "
-                   "(file stems for a frame folder, 00000, 00001, ... for a video).")
+@click.option("-o", "--output", "output", default=None, metavar="OUT",
+              help="Folder for the masks: one DAVIS palette PNG per frame, named after the frame stems "
+                   "(file stems for a frame folder, 00000, 00001, ... for a video). Give at least one "
+                   "of -o, --overlay, --rle, --mask-video or --report.")
 @click.option("--box", "boxes", multiple=True, metavar="[ID:]X0,Y0,X1,Y1",
               help="Instead of a mask: a box around an object on frame --frame (pixels); repeat for "
                    "more objects. ID defaults to 1, 2, ... in order.")
@@ -86,20 +84,21 @@ def _parse_fps(value: str | None) -> Fraction | None:
               help="Draw each object's id on the overlay video.")
 @click.option("--audio/--no-audio", default=True, show_default=True,
               help="Copy the source's audio into the overlay video.")
-@click.option("--fps", "fps", default=None, metavar="RATE",
-              help="Frame rate for a folder of frames (which has none), e.g. 25 or 30000/1001 "
-                   "(default 30). Ignored for videos, whose own timestamps are kept.")
+@fps_option()
+@strict_option
 @force_option
 @quiet_option
-def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], clicks: tuple[str, ...],
+def track(video: str, mask: str | None, output: str | None, boxes: tuple[str, ...], clicks: tuple[str, ...],
           neg_clicks: tuple[str, ...], frame: int | None, engine: str, direction: str, report: str | None,
           overlay: str | None, rle: str | None, mask_video: str | None, per_object: bool, alpha: float,
-          show_ids: bool, audio: bool, fps: str | None, force: bool, quiet: bool) -> None:
+          show_ids: bool, audio: bool, fps: Fraction | None, strict: bool, force: bool, quiet: bool) -> None:
     """Track the objects given in MASK through VIDEO_OR_FRAMES and write a mask per frame.
 
     VIDEO_OR_FRAMES is any video PyAV opens (mp4, mkv, webm, mov, avi), a folder of JPEG/PNG frames
     (natural sort order), or a stream URL. Outputs are written under temporary names and appear
-    only when complete; existing outputs are kept unless --force is given.
+    only when complete; existing outputs are kept unless --force is given; no output may be an
+    input. If the video breaks part-way, the frames tracked before are kept under .partial names
+    (masks.partial/, overlay.partial.mp4, ...).
 
     \b
     Examples:
@@ -114,19 +113,23 @@ def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], cli
     from vidseg.vos.job import TrackOutputs, track_video
 
     say = echo(quiet)
-    frame_rate = _parse_fps(fps)
     if mask is None and not boxes and not clicks:
         raise click.UsageError("give the objects with -m MASK_OR_FOLDER, --box or --click")
     if mask is not None and (boxes or clicks or neg_clicks):
         raise click.UsageError("-m cannot be combined with --box/--click")
+    if per_object and output is None:
+        raise click.UsageError("--per-object writes into the -o folder: give -o too")
     outputs = TrackOutputs(masks=output, overlay=overlay, rle=rle, mask_video=mask_video, report=report,
                            per_object=per_object, alpha=alpha, show_ids=show_ids, audio=audio, force=force)
-    outputs.check()
+    if not outputs.any():
+        raise click.UsageError("give at least one output: -o, --overlay, --rle, --mask-video or --report")
+    inputs = [video] + ([mask] if mask is not None else [])
+    outputs.check(inputs)  # every output, before the video is even opened
 
     def bar(items: Iterator[T], total: int | None, desc: str) -> Iterable[T]:
         return progress(items, total=total, desc=desc, quiet=quiet)
 
-    with open_video(video, fps=frame_rate) as reader:
+    with open_video(video, fps=fps, strict=strict) as reader:
         info = reader.info
         if mask is not None:
             stems: list[str] | None = [f.stem for f in reader.files] if isinstance(reader, FolderReader) else [
@@ -134,31 +137,37 @@ def track(video: str, mask: str | None, output: str, boxes: tuple[str, ...], cli
             if info.frame_count is None:  # a live stream: masks name their frame by number
                 stems = None
             prompts = load_prompts(mask, stems, (info.height, info.width), frame=frame,
-                                   warn=lambda msg: click.echo(f"vidseg: warning: {msg}", err=True))
+                                   warn=warn)
         else:
             prompts = _prompts_from_clicks(reader, frame or 0, boxes, clicks, neg_clicks)
         run = track_video(reader, prompts, outputs, engine=engine, direction=cast("Direction", direction),
-                          progress=bar)
-    say(f"Tracked {len(run.objects)} object(s) over {run.frames} frame(s): masks in {output}"
-        + (f", overlay {overlay}" if overlay else "") + (f", RLE {rle}" if rle else "")
-        + (f", report {report}" if report else ""))
-    for problem in run.report.problems():
-        click.echo(f"vidseg: warning: {problem}", err=True)
+                          progress=bar, inputs=inputs)
+        damage = reader.damage_summary()
     broken = run.decode_error
-    if broken is not None:
-        raise DecodeError(f"{broken.message}; the outputs hold the {run.frames} frames tracked before it",
-                          broken.path, frames_done=run.frames)
+    if broken is None:
+        written = [f"masks in {output}"] if output else []
+        written += [f"{k} {v}" for k, v in (("overlay", overlay), ("RLE", rle), ("mask video", mask_video),
+                                           ("report", report)) if v]
+        say(f"Tracked {len(run.objects)} object(s) over {run.frames} frame(s): " + ", ".join(written))
+    if broken is not None:  # a failure is one line: where it broke and where the frames done are
+        raise broken_run(broken, run.frames, "tracked")
+    for problem in run.report.problems():
+        warn(problem)
+    if damage is not None:
+        warn(f"{video}: {damage}; check the results there (--strict stops at the first one)")
 
 
-def _split_id(text: str, default: int, n_values: int, what: str) -> tuple[int, list[int]]:
+def _split_id(text: str, default: int, n_values: int, what: str, option: str) -> tuple[int, list[int]]:
     obj, _, rest = text.rpartition(":")
     try:
         values = [int(round(float(v))) for v in rest.split(",")]
         obj_id = int(obj) if obj else default
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not [ID:]{what}") from None
+    except (ValueError, OverflowError):
+        raise click.BadParameter(f"{text!r} is not [ID:]{what}", param_hint=option) from None
     if len(values) != n_values:
-        raise click.BadParameter(f"{text!r} is not [ID:]{what}")
+        raise click.BadParameter(f"{text!r} is not [ID:]{what}", param_hint=option)
+    if not 1 <= obj_id <= 255:
+        raise click.BadParameter(f"{text!r}: the object id must be 1..255", param_hint=option)
     return obj_id, values
 
 
@@ -169,18 +178,32 @@ def _prompts_from_clicks(reader: VideoReader, index: int, boxes: tuple[str, ...]
 
     n = len(reader)
     if n and not 0 <= index < n:
-        raise InputError(f"--frame {index} is beyond the video's {n} frames", reader.info.path)
+        raise click.BadParameter(f"{index} is beyond the video's {n} frames (0..{n - 1})", param_hint="--frame")
+    w, h = reader.info.width, reader.info.height
     box_map: dict[int, tuple[int, int, int, int]] = {}
     for k, text in enumerate(boxes):
-        obj, v = _split_id(text, k + 1, 4, "X0,Y0,X1,Y1")
-        box_map[obj] = (v[0], v[1], v[2], v[3])
+        obj, v = _split_id(text, k + 1, 4, "X0,Y0,X1,Y1", "--box")
+        x0, y0, x1, y1 = v
+        if min(v) < 0 or x1 > w or y1 > h or x0 >= x1 or y0 >= y1:
+            raise click.BadParameter(
+                f"{text!r}: a box is X0,Y0,X1,Y1 with 0 <= X0 < X1 <= {w} and 0 <= Y0 < Y1 <= {h} "
+                f"(pixels of the {w}x{h} frame)", param_hint="--box")
+        if (x1 - x0) * (y1 - y0) >= 0.98 * w * h:
+            raise click.BadParameter(f"{text!r} covers the whole {w}x{h} frame, leaving no background to "
+                                     "tell the object from: draw the box around the object", param_hint="--box")
+        box_map[obj] = (x0, y0, x1, y1)
     click_map: dict[int, list[tuple[int, int]]] = {}
-    for text in clicks:
-        obj, v = _split_id(text, 1, 2, "X,Y")
-        click_map.setdefault(obj, []).append((v[0], v[1]))
     neg_map: dict[int, list[tuple[int, int]]] = {}
-    for text in neg_clicks:
-        obj, v = _split_id(text, 1, 2, "X,Y")
-        neg_map.setdefault(obj, []).append((v[0], v[1]))
+    for option, texts, table in (("--click", clicks, click_map), ("--neg-click", neg_clicks, neg_map)):
+        for text in texts:
+            obj, v = _split_id(text, 1, 2, "X,Y", option)
+            if not (0 <= v[0] < w and 0 <= v[1] < h):
+                raise click.BadParameter(f"{text!r} lies outside the {w}x{h} frame", param_hint=option)
+            table.setdefault(obj, []).append((v[0], v[1]))
     image = reader.read(index).image
-    return {index: labels_from_prompts(image, box_map, click_map, neg_map)}
+    try:
+        return {index: labels_from_prompts(image, box_map, click_map, neg_map)}
+    except InputError as exc:  # say which options gave the prompt that failed
+        given = " ".join([*(f"--box {b}" for b in boxes), *(f"--click {c}" for c in clicks),
+                          *(f"--neg-click {c}" for c in neg_clicks)])
+        raise InputError(f"{given} on frame {index}: {exc.message}", reader.info.path) from None

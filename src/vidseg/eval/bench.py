@@ -12,63 +12,33 @@ from __future__ import annotations
 import multiprocessing
 import resource
 import shutil
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vidseg.errors import InputError, OutputError, VidsegError
+from vidseg.errors import DecodeError, InputError, OutputError, VidsegError
 from vidseg.eval.dataset import find_sequences, list_masks, natural_key, read_labels
 from vidseg.eval.davis import EvalResult, evaluate
-from vidseg.io.atomic import atomic_path
-from vidseg.io.palette import write_mask
+from vidseg.io.atomic import OutputSpec, check_outputs, make_temp_dir
 
+if TYPE_CHECKING:
+    from vidseg.vos.engines import Tracker
 
-class Engine(Protocol):
-    """What the runner drives: the :class:`vidseg.vos.Tracker` stepping interface."""
-
-    def step(self, image: np.ndarray, mask: np.ndarray | None = None,
-             objects: Any = None) -> np.ndarray: ...
-
-
-EngineFactory = Callable[[], Engine]
-
-
-class CopyFirstMask:
-    """The floor every tracker must beat: the first mask, repeated on every frame."""
-
-    def __init__(self) -> None:
-        self._mask: np.ndarray | None = None
-
-    def step(self, image: np.ndarray, mask: np.ndarray | None = None,
-             objects: Any = None) -> np.ndarray:
-        if mask is not None:
-            self._mask = np.ascontiguousarray(mask, dtype=np.uint8)
-        if self._mask is None:
-            raise InputError("the first tracked frame needs a mask giving the objects")
-        return self._mask.copy()
-
-
-def engine_names() -> list[str]:
-    """``copy`` and the tracking engines (see :mod:`vidseg.vos.engines`)."""
-    from vidseg.vos.engines import engine_names as tracker_names
-
-    return ["copy", *tracker_names()]
+EngineFactory = Callable[[], "Tracker"]
+"""Makes a new tracker (anything with the :class:`vidseg.vos.Tracker` interface)."""
 
 
 def make_engine_factory(name: str) -> EngineFactory:
-    """A factory for the engine called ``name`` (``copy`` or a tracking engine's name)."""
-    if name == "copy":
-        return CopyFirstMask
-    from vidseg.vos.engines import ENGINES, make_tracker
+    """A factory for the engine or baseline called ``name`` (see :mod:`vidseg.vos.engines`)."""
+    from vidseg.vos.engines import BASELINES, ENGINES, engine_names, make_tracker
 
-    if name not in ENGINES:
-        raise InputError(f"unknown engine {name!r} (choose from {', '.join(engine_names())})")
+    if name not in ENGINES and name not in BASELINES:
+        raise InputError(f"unknown engine {name!r} (choose from {', '.join(engine_names(baselines=True))})")
     return lambda: make_tracker(name)
 
 
@@ -169,11 +139,13 @@ def run_benchmark(
         if not (img_root / n).is_dir():
             raise InputError(f"no frames for sequence {n!r}", img_root / n)
     tmp = out_dir is None
-    out = Path(tempfile.mkdtemp(prefix="vidseg-bench-")) if out_dir is None else Path(out_dir)
+    out = make_temp_dir("vidseg-bench-") if out_dir is None else Path(out_dir)
     try:
         for n in names:
             if (out / n).is_dir() and any((out / n).iterdir()) and not force:
                 raise OutputError("results already exist (use --force to overwrite)", out / n)
+        check_outputs([OutputSpec(f"--out {out} (sequence {n})", out / n, "folder") for n in names],
+                      [*(img_root / n for n in names), *(all_seqs[n] for n in names)], force=force)
         runs = []
         for n in names:
             first = read_labels(list_masks(all_seqs[n])[0])
@@ -196,24 +168,23 @@ def run_benchmark(
 
 def _track_sequence(frames_dir: Path, first: np.ndarray, out: Path, factory: EngineFactory,
                     force: bool) -> tuple[int, float, int]:
-    """Track one sequence, writing ``out/<stem>.png``. Returns (frames, seconds, ru_maxrss KiB)."""
+    """Track one sequence from its first mask, writing ``out/<stem>.png`` through the one tracking
+    job (:func:`vidseg.vos.job.track_video`). Returns (frames, seconds, ru_maxrss KiB)."""
     from vidseg.io.reader import open_video
+    from vidseg.vos.job import TrackOutputs, track_video
 
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     tracker = factory()
-    n = 0
     with open_video(frames_dir) as reader:
-        for fr in reader:
-            if n == 0 and fr.image.shape[:2] != first.shape:
-                raise InputError(f"first mask is {first.shape[1]}x{first.shape[0]} but the frames "
-                                 f"are {fr.width}x{fr.height}", frames_dir)
-            labels = tracker.step(fr.image, mask=first if n == 0 else None)
-            with atomic_path(out / f"{fr.stem}.png", force=force) as tmp:
-                write_mask(tmp, labels)
-            n += 1
+        if (reader.info.height, reader.info.width) != first.shape:
+            raise InputError(f"first mask is {first.shape[1]}x{first.shape[0]} but the frames "
+                             f"are {reader.info.width}x{reader.info.height}", frames_dir)
+        run = track_video(reader, {0: first}, TrackOutputs(masks=out, force=force), engine=tracker,
+                          direction="forward")
+    if run.decode_error is not None:
+        raise run.decode_error
     secs = time.perf_counter() - t0
-    return n, secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return run.frames, secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _child(conn: Any, job: tuple[Any, ...]) -> None:
@@ -246,7 +217,8 @@ def _run_isolated(job: tuple[Any, ...]) -> tuple[int, float, int]:
     if kind == "ok":
         return payload  # type: ignore[no-any-return]
     if kind == "vidseg":
-        cls = {"InputError": InputError, "OutputError": OutputError}.get(payload[0], VidsegError)
+        cls = {"InputError": InputError, "OutputError": OutputError, "DecodeError": DecodeError}.get(
+            payload[0], VidsegError)
         raise cls(payload[1], payload[2])
     last = payload.strip().splitlines()[-1] if payload.strip() else "unknown error"
     raise VidsegError(f"tracking crashed: {last}", job[0])

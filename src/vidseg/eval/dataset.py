@@ -13,16 +13,16 @@ Pixel values are object ids. A non-palette PNG holding only 0 and 255 is a DAVIS
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from vidseg.errors import InputError
+from vidseg.io.natsort import natural_key, natural_sorted
 from vidseg.io.palette import read_mask
+
+__all__ = ["MASK_SUFFIX", "VOID", "SequenceDirs", "annotation_root", "find_sequences", "list_masks",
+           "frame_mismatches", "natural_key", "pair_sequences", "read_labels"]
 
 VOID = 255
 MASK_SUFFIX = ".png"
@@ -37,15 +37,10 @@ class SequenceDirs:
     pred: Path
 
 
-def natural_key(name: str) -> list[object]:
-    """Sort key putting ``frame2`` before ``frame10``."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
-
-
 def list_masks(folder: Path) -> list[Path]:
-    """The PNG files of a folder in natural order."""
-    return sorted((p for p in folder.iterdir() if p.suffix.lower() == MASK_SUFFIX and p.is_file()),
-                  key=lambda p: natural_key(p.name))
+    """The PNG files of a folder in natural order (hidden files, e.g. temporaries, left out)."""
+    return natural_sorted([p for p in folder.iterdir()
+                           if p.suffix.lower() == MASK_SUFFIX and not p.name.startswith(".") and p.is_file()])
 
 
 def _has_pngs(folder: Path) -> bool:
@@ -118,23 +113,32 @@ def pair_sequences(
     return out
 
 
-def read_labels(path: str | Path) -> np.ndarray:
-    """Read a mask PNG as an HxW uint8 id map; a non-palette 0/255 mask becomes 0/1."""
-    p = Path(path)
-    try:
-        with Image.open(p) as im:
-            mode = im.mode
-            if mode not in ("P", "L"):
-                return read_mask(p)
-            arr = np.asarray(im)
-    except FileNotFoundError as exc:
-        raise InputError("mask file not found", p) from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InputError(f"not a readable PNG ({exc})", p) from exc
-    if arr.ndim != 2:
-        raise InputError(f"mask must be single-channel, got shape {arr.shape}", p)
-    if mode == "L":
-        counts = np.bincount(arr.ravel(), minlength=256)
-        if counts[255] and counts[1:255].sum() == 0:
-            return (arr == 255).view(np.uint8)
-    return arr
+def frame_mismatches(pairs: Sequence[SequenceDirs]) -> list[str]:
+    """Warnings for sequences whose results do not look like the ground truth's sequence: frame
+    names or counts that differ (``--gt dog --pred parkour`` scores two different videos)."""
+    out = []
+    for p in pairs:
+        if p.gt is None:
+            continue
+        gt = [f.stem for f in list_masks(p.gt)]
+        pred = [f.stem for f in list_masks(p.pred)]
+        if gt == pred:
+            continue
+        missing = [s for s in gt if s not in set(pred)]
+        extra = [s for s in pred if s not in set(gt)]
+        what = [f"{len(pred)} result frame(s) for {len(gt)} annotated"]
+        if missing:
+            what.append(f"no result for {_few(missing)}")
+        if extra:
+            what.append(f"results without ground truth: {_few(extra)}")
+        out.append(f"{p.pred}: sequence {p.name!r}: {'; '.join(what)}; are these the same video?")
+    return out
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" (and {len(names) - 3} more)" if len(names) > 3 else "")
+
+
+read_labels = read_mask
+"""Read a mask PNG as an HxW uint8 id map (:func:`vidseg.io.palette.read_mask`: a non-palette
+0/255 mask becomes 0/1, otherwise 255 is DAVIS-2017's void)."""

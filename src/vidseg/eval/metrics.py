@@ -11,6 +11,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from vidseg.errors import ArgumentError
+
 BOUND_TH = 0.008  # boundary tolerance as a fraction of the image diagonal
 
 
@@ -18,7 +20,7 @@ def jaccard(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None) ->
     """J = |pred and gt| / |pred or gt| over non-void pixels; 1 when the union is empty."""
     g, p = _as_bool(gt), _as_bool(pred)
     if g.shape != p.shape:
-        raise ValueError(f"mask shapes differ: {g.shape} and {p.shape}")
+        raise ArgumentError(f"mask shapes differ: {g.shape} and {p.shape}")
     inter = g & p
     union = g | p
     if void is not None:
@@ -37,7 +39,7 @@ def seg2bmap(mask: np.ndarray) -> np.ndarray:
     column only south, and the bottom-right pixel never is."""
     seg = _as_bool(mask)
     if seg.ndim != 2:
-        raise ValueError(f"mask must be 2-D, got shape {seg.shape}")
+        raise ArgumentError(f"mask must be 2-D, got shape {seg.shape}")
     b = np.zeros_like(seg)
     if seg.shape[0] == 0 or seg.shape[1] == 0:
         return b
@@ -69,7 +71,7 @@ def f_measure(
     """Boundary F-measure of ``pred`` against ``gt`` with a disk tolerance (see module doc)."""
     g, p = _as_bool(gt), _as_bool(pred)
     if g.shape != p.shape:
-        raise ValueError(f"mask shapes differ: {g.shape} and {p.shape}")
+        raise ArgumentError(f"mask shapes differ: {g.shape} and {p.shape}")
     if void is not None:
         keep = ~_as_bool(void)
         g, p = g & keep, p & keep

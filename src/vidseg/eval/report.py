@@ -101,16 +101,22 @@ def write_csv(result: EvalResult, path: str | Path, *, force: bool = False) -> N
                           len(o.frames)])
 
 
-def write_plot(result: EvalResult, path: str | Path, *, force: bool = False) -> None:
-    """Write a PNG bar chart of J and F per sequence (and the dataset mean)."""
+def plot_image(result: EvalResult) -> Image.Image:
+    """A bar chart of J and F per sequence (and the dataset mean), every sequence name written in
+    full under its bars (the label area grows to fit the longest)."""
     seqs = result.sequences()
     m = result.mean()
     names = list(seqs) + ["mean"]
     vals = [(s["J"], s["F"]) for s in seqs.values()] + [(m["J"], m["F"])]
-    bar, gap, left, top, plot_h, label_h = 14, 18, 40, 30, 240, 110
-    width = left + len(names) * (2 * bar + gap) + gap
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text_w = [int(math.ceil(measure.textlength(n))) for n in names]
+    text_h = max(int(measure.textbbox((0, 0), n)[3]) for n in names) + 2
+    bar, left, top, plot_h = 14, 40, 30, 240
+    gap = max(18, text_h - 2 * bar + 6)
+    label_h = max(text_w) + 12
+    width = max(left + len(names) * (2 * bar + gap) + gap, 260)
     height = top + plot_h + label_h
-    im = Image.new("RGB", (max(width, 260), height), "white")
+    im = Image.new("RGB", (width, height), "white")
     d = ImageDraw.Draw(im)
     base = top + plot_h
     for tick in range(0, 11, 2):
@@ -124,13 +130,20 @@ def write_plot(result: EvalResult, path: str | Path, *, force: bool = False) -> 
             if not math.isnan(v):
                 d.rectangle([x + k * bar, base - v * plot_h, x + (k + 1) * bar - 1, base],
                             fill=colours[k])
-        label = Image.new("RGB", (label_h, 12), "white")
-        ImageDraw.Draw(label).text((0, 0), name[:18], fill="black")
-        im.paste(label.rotate(90, expand=True), (x + bar - 6, base + 4))
+        label = Image.new("RGB", (text_w[i] + 2, text_h), "white")
+        ImageDraw.Draw(label).text((1, 0), name, fill="black")
+        turned = label.rotate(90, expand=True)  # reads upwards, ending just under the axis
+        im.paste(turned, (x + bar - turned.width // 2, base + 6))
     d.rectangle([left, 6, left + 10, 16], fill=colours[0])
     d.text((left + 14, 5), "J", fill="black")
     d.rectangle([left + 40, 6, left + 50, 16], fill=colours[1])
     d.text((left + 54, 5), "F", fill="black")
+    return im
+
+
+def write_plot(result: EvalResult, path: str | Path, *, force: bool = False) -> None:
+    """Write :func:`plot_image` as a PNG, atomically."""
+    im = plot_image(result)
     with atomic_path(path, force=force, suffix=".png") as tmp:
         im.save(tmp, format="PNG")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidseg.errors import InputError
+from vidseg.errors import ArgumentError, InputError
 from vidseg.eval.metrics import jaccard
 
 
@@ -21,7 +21,7 @@ def flicker(gt_masks: Sequence[np.ndarray], pred_masks: Sequence[np.ndarray]) ->
     stable; NaN when there is no transition or the object is never present.
     """
     if len(gt_masks) != len(pred_masks):
-        raise ValueError("ground truth and prediction have different frame counts")
+        raise ArgumentError("ground truth and prediction have different frame counts")
     if len(gt_masks) < 2:
         return float("nan")
     area = float(np.mean([np.count_nonzero(g) for g in gt_masks]))
@@ -67,7 +67,7 @@ def temporal_consistency(
     prev_lab: np.ndarray | None = None
     for img, lab in pairs:
         if lab is not None and lab.shape != img.shape[:2]:
-            raise ValueError(f"mask shape {lab.shape} does not match frame shape {img.shape[:2]}")
+            raise ArgumentError(f"mask shape {lab.shape} does not match frame shape {img.shape[:2]}")
         if lab is not None and prev_lab is not None and prev_img is not None:
             warped = warp_labels(prev_lab, backward_flow(prev_img, img))
             ids = (set(np.unique(lab).tolist()) | set(np.unique(prev_lab).tolist())) - {0}

@@ -20,7 +20,7 @@ class AudioCopier:
 
     def __init__(self, source_path: str, stream_index: int, out: Any, *, transcode: bool = False) -> None:
         try:
-            self._in = av.open(source_path)
+            self._in = av.open(source_path, metadata_errors="replace")
         except av.FFmpegError as exc:
             raise InputError(f"cannot reopen for its audio ({exc})", source_path) from exc
         self._src: Any = self._in.streams[stream_index]

@@ -1,4 +1,10 @@
-"""A folder of image frames (jpg/png/...) read as a video, in natural sort order."""
+"""A folder of image frames (jpg/png/...) read as a video, in natural sort order.
+
+Every header is read at open (sizes must agree, and each is checked against the image size
+limit of :mod:`vidseg.io.images`); frames are decoded with Pillow, which reports a truncated or
+corrupt file instead of printing to stderr. A frame that cannot be decoded is replaced by the one
+before it and recorded in ``reader.damage`` (with ``strict``: a :class:`DecodeError`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,9 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
-import numpy as np
-from PIL import Image
-
-from vidseg.errors import DecodeError, InputError
+from vidseg.errors import DecodeError, FrameIndexError, InputError
 from vidseg.io.frames import Frame, VideoInfo
+from vidseg.io.images import image_size, read_rgb
 from vidseg.io.natsort import natural_sorted
 from vidseg.io.prefetch import prefetch
 from vidseg.io.source import DEFAULT_FPS, VideoReader
@@ -36,18 +39,16 @@ def list_frames(folder: Path) -> list[Path]:
 
 
 def _header_size(p: Path) -> tuple[int, int]:
-    try:
-        with Image.open(p) as im:
-            return int(im.size[0]), int(im.size[1])
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InputError(f"not a readable image ({exc.__class__.__name__}: {exc})", p) from exc
+    return image_size(p, "frame")
 
 
 class FolderReader(VideoReader):
     """Frames from image files. ``stem`` is the file stem; ``time`` is ``index / fps``."""
 
-    def __init__(self, folder: str | Path, *, fps: Fraction | None = None) -> None:
+    def __init__(self, folder: str | Path, *, fps: Fraction | None = None, strict: bool = False) -> None:
         self.folder = Path(folder)
+        self.strict = strict
+        self._last: Frame | None = None
         self.files = list_frames(self.folder)
         w, h = _header_size(self.files[0])
         for p in self.files[1:]:
@@ -68,16 +69,24 @@ class FolderReader(VideoReader):
 
     def _load(self, index: int) -> Frame:
         p = self.files[index]
-        bgr = cv2.imread(str(p), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-        if bgr is None:
-            raise DecodeError(f"cannot decode image (frame {index})", p, frames_done=index)
-        if bgr.shape[:2] != (self.info.height, self.info.width):
-            raise DecodeError(
-                f"decoded size {bgr.shape[1]}x{bgr.shape[0]} differs from the folder's "
-                f"{self.info.width}x{self.info.height}", p, frames_done=index,
-            )
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        return Frame(index=index, time=float(index / self._fps), stem=p.stem, image=np.ascontiguousarray(rgb))
+        time = float(index / self._fps)
+        try:
+            rgb = read_rgb(p, "frame")
+            if rgb.shape[:2] != (self.info.height, self.info.width):
+                raise InputError(f"decoded size {rgb.shape[1]}x{rgb.shape[0]} differs from the folder's "
+                                 f"{self.info.width}x{self.info.height}", p)
+        except InputError as exc:
+            if self.strict:
+                raise DecodeError(f"frame {index} is damaged ({exc.message}); --strict stops at the first "
+                                  f"damaged frame", p, frames_done=index) from None
+            like = self._last if self._last is not None and self._last.index < index else None
+            if like is None:
+                raise DecodeError(f"cannot decode frame {index} ({exc.message})", p, frames_done=index) from None
+            self.damage.setdefault(index, []).append(f"{p.name}: {exc.message} (the frame before it is repeated)")
+            rgb = like.image
+        frame = Frame(index=index, time=time, stem=p.stem, image=rgb)
+        self._last = frame
+        return frame
 
     def __iter__(self) -> Iterator[Frame]:
         # images are decoded a few ahead in a thread (OpenCV releases the GIL)
@@ -85,5 +94,5 @@ class FolderReader(VideoReader):
 
     def read(self, index: int) -> Frame:
         if not 0 <= index < len(self.files):
-            raise IndexError(f"frame {index} out of range 0..{len(self.files) - 1}")
+            raise FrameIndexError(f"frame {index} out of range 0..{len(self.files) - 1}", self.folder)
         return self._load(index)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from vidseg.errors import InputError
+from vidseg.errors import ArgumentError, InputError
 
 
 def davis_palette(n: int = 256) -> np.ndarray:
@@ -30,47 +30,49 @@ PALETTE = davis_palette()
 def label_image(labels: np.ndarray) -> Image.Image:
     """A palette ("P" mode) PIL image of an HxW uint8 label map."""
     if labels.ndim != 2:
-        raise ValueError(f"label map must be 2-D, got shape {labels.shape}")
+        raise ArgumentError(f"label map must be 2-D, got shape {labels.shape}")
     im = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8), mode="P")
     im.putpalette(PALETTE.tobytes())
     return im
 
 
 def read_mask(path: str | Path, *, binary_255_is_object: bool = True) -> np.ndarray:
-    """Read a mask PNG as an HxW uint8 array of object ids.
+    """Read a mask PNG as an HxW uint8 array of object ids: the one mask reader of vidseg (given
+    masks, ground truth and results alike).
 
     Palette PNGs give their indices. Grey or RGB PNGs holding only 0 and 255 (DAVIS-2016 style)
-    become ids 0/1 when ``binary_255_is_object``. RGB PNGs painted with the DAVIS palette are mapped
-    back to ids. Raises :class:`InputError` naming the file on anything else.
+    become ids 0/1 when ``binary_255_is_object`` (otherwise 255 stays: DAVIS-2017's void). RGB
+    PNGs painted with the DAVIS palette are mapped back to ids. The size is checked against
+    :func:`vidseg.io.images.max_pixels` before decoding. Raises :class:`InputError` naming the
+    file on anything else.
     """
+    from vidseg.io.images import open_image
+
     p = Path(path)
     if not p.is_file():
         raise InputError("mask file not found", p)
-    try:
-        with Image.open(p) as im:
-            im.load()
-            mode = im.mode
-            if mode == "P":
-                arr = np.asarray(im, dtype=np.uint8)
-            elif mode in ("L", "1", "I", "I;16"):
-                arr = np.asarray(im.convert("L") if mode == "1" else im)
-                if arr.dtype != np.uint8:
-                    if arr.max() > 255:
-                        raise InputError(f"mask value {int(arr.max())} is above 255", p)
-                    arr = arr.astype(np.uint8)
-            elif mode in ("RGB", "RGBA", "LA"):
-                rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
-                arr = _rgb_to_ids(rgb, p)
-            else:
-                raise InputError(f"unsupported PNG mode {mode!r} for a mask", p)
-    except InputError:
-        raise
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InputError(f"not a readable image ({exc})", p) from exc
+    with open_image(p, "mask") as im:
+        im.load()
+        mode = im.mode
+        if mode == "P":
+            arr = np.asarray(im, dtype=np.uint8)
+        elif mode in ("L", "1", "I", "I;16", "I;16B", "I;16L"):
+            arr = np.asarray(im.convert("L") if mode == "1" else im)
+            if arr.dtype != np.uint8:
+                if arr.size and (int(arr.min()) < 0 or int(arr.max()) > 255):
+                    raise InputError(f"mask values {int(arr.min())}..{int(arr.max())} are outside 0..255", p)
+                arr = arr.astype(np.uint8)
+        elif mode in ("RGB", "RGBA", "LA"):
+            rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+            arr = _rgb_to_ids(rgb, p)
+        else:
+            raise InputError(f"unsupported image mode {mode!r} for a mask", p)
+    if arr.ndim != 2:
+        raise InputError(f"mask must be single-channel, got shape {arr.shape}", p)
     if binary_255_is_object and mode != "P":
-        vals = np.unique(arr)
-        if vals.size <= 2 and set(vals.tolist()) <= {0, 255}:
-            arr = (arr == 255).astype(np.uint8)
+        counts = np.bincount(arr.ravel(), minlength=256)
+        if counts[255] and not counts[1:255].any():
+            arr = (arr == 255).view(np.uint8)
     return np.ascontiguousarray(arr)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vidseg.errors import InputError
+from vidseg.errors import ArgumentError, FrameIndexError, InputError
 from vidseg.io.frames import Frame
 from vidseg.io.source import VideoReader
 
@@ -24,10 +24,10 @@ def frames_backward(reader: VideoReader, last: int, *, first: int = 0,
     if reader.info.kind == "stream":
         raise InputError("a live stream cannot be read backward (no random access)", reader.path)
     if chunk < 1:
-        raise ValueError(f"chunk must be >= 1, got {chunk}")
+        raise ArgumentError(f"chunk must be >= 1, got {chunk}")
     n = len(reader)
     if n and not 0 <= first <= last < n:
-        raise IndexError(f"frames {first}..{last} are not all in 0..{n - 1}")
+        raise FrameIndexError(f"frames {first}..{last} are not all in 0..{n - 1}")
     end = last + 1
     while end > first:
         start = max(first, end - chunk)

@@ -4,14 +4,14 @@ pass over a video of any length holds none of them in memory."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from types import TracebackType
 
 import cv2
 import numpy as np
 
-from vidseg.errors import OutputError
+from vidseg.errors import ArgumentError, OutputError
+from vidseg.io.atomic import make_temp_dir
 
 SPILL_PREFIX = "vidseg-labels-"
 
@@ -20,14 +20,11 @@ class LabelSpill:
     """A temporary folder of HxW uint8 label maps by frame index, removed by :meth:`close`.
 
     Use as a context manager. ``folder`` is where the temporary folder goes (default: the
-    system's temporary folder).
+    system's temporary folder); folders that killed runs left there are removed first.
     """
 
     def __init__(self, folder: str | Path | None = None) -> None:
-        try:
-            self.path = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=folder))
-        except OSError as exc:
-            raise OutputError(f"cannot make a temporary folder ({exc.strerror})", folder or tempfile.gettempdir()) from exc
+        self.path = make_temp_dir(SPILL_PREFIX, folder)
         self._indices: set[int] = set()
 
     def _file(self, index: int) -> Path:
@@ -36,7 +33,7 @@ class LabelSpill:
     def put(self, index: int, labels: np.ndarray) -> None:
         """Keep ``labels`` (HxW uint8) for frame ``index`` (replacing any kept before)."""
         if labels.ndim != 2 or labels.dtype != np.uint8:
-            raise ValueError(f"labels must be HxW uint8, got {labels.dtype} {labels.shape}")
+            raise ArgumentError(f"labels must be HxW uint8, got {labels.dtype} {labels.shape}")
         if not cv2.imwrite(str(self._file(index)), labels, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
             raise OutputError("cannot write a temporary label map (disk full?)", self._file(index))
         self._indices.add(index)

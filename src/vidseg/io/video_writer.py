@@ -17,15 +17,16 @@ import av
 import cv2
 import numpy as np
 
-from vidseg.errors import OutputError
-from vidseg.io.atomic import atomic_path
+from vidseg.errors import ArgumentError, DecodeError, OutputError
+from vidseg.io.atomic import atomic_path, keeps_partial
 from vidseg.io.audio import AudioCopier
 from vidseg.io.frames import Frame
 from vidseg.io.palette import PALETTE
 from vidseg.io.source import DEFAULT_FPS, VideoReader
-from vidseg.io.stale import clean_stale_for
 
 _PRESET_CODECS = frozenset({"libx264", "libx264rgb", "libx265"})
+# containers that store no timestamp per frame: frames are played one per 1/fps, in stored order
+CFR_SUFFIXES = frozenset({".avi"})
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"})
 
 
@@ -61,13 +62,16 @@ class OverlayVideoWriter:
         gop: int | None = None,
     ) -> None:
         self.path = Path(path)
-        clean_stale_for(self.path)
         self._stack = contextlib.ExitStack()
         self._tmp: Path = self._stack.enter_context(atomic_path(self.path, force=force))
         info = source.info if source is not None else None
         rate = Fraction(fps) if fps is not None else (info.fps if info is not None and info.fps else DEFAULT_FPS)
         self.fps = rate
-        self.time_base = info.time_base if info is not None and info.time_base else 1 / rate
+        # AVI keeps no timestamps: a constant rate of 1/fps ticks, no B-frames (no reordering)
+        self._cfr = self.path.suffix.lower() in CFR_SUFFIXES
+        if self._cfr:
+            self.fps = rate = Fraction(rate).limit_denominator(1001)
+        self.time_base = (1 / rate if self._cfr or info is None or not info.time_base else info.time_base)
         self._codec, self._crf, self._preset, self._pix_fmt = codec, crf, preset, pix_fmt
         # a keyframe every ~2 s keeps the output quick to seek in (x264 would wait 250 frames)
         self._gop = gop if gop is not None else max(1, round(2 * float(rate)))
@@ -139,6 +143,8 @@ class OverlayVideoWriter:
         vs.codec_context.time_base = self.time_base
         if self._codec in _PRESET_CODECS:
             vs.options = {"crf": str(self._crf), "preset": self._preset, "g": str(self._gop)}
+        if self._cfr:
+            vs.codec_context.max_b_frames = 0
         self._vs = vs
         if self._audio_src is not None:
             self._audio = AudioCopier(*self._audio_src, out, transcode=transcode_audio)
@@ -156,7 +162,9 @@ class OverlayVideoWriter:
     # -- writing ------------------------------------------------------------------------------
     def _pts_for(self, frame: Frame) -> int:
         tb = self.time_base
-        if frame.pts is not None and frame.time_base is not None:
+        if self._cfr:  # one tick per frame: the frame's time in frames of the output's rate
+            pts = int(round(Fraction(frame.time).limit_denominator(10**9) * self.fps))
+        elif frame.pts is not None and frame.time_base is not None:
             pts = int(frame.pts) if frame.time_base == tb else int(round(frame.pts * frame.time_base / tb))
         elif frame.time_base is None and frame.pts is None and tb == 1 / self.fps:
             pts = frame.index
@@ -176,14 +184,14 @@ class OverlayVideoWriter:
     def write_frame(self, frame: Frame, image: np.ndarray) -> None:
         """Encode ``image`` (HxWx3 RGB uint8) at ``frame``'s presentation time."""
         if self._closed:
-            raise ValueError("writer is closed")
+            raise ArgumentError("writer is closed")
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.shape} {image.dtype}")
+            raise ArgumentError(f"expected an HxWx3 uint8 RGB image, got {image.shape} {image.dtype}")
         h, w = image.shape[:2]
         if self._size is None:
             self._open(h, w)
         elif (h, w) != self._size:
-            raise ValueError(f"frame size {w}x{h} differs from the first frame's {self._size[1]}x{self._size[0]}")
+            raise ArgumentError(f"frame size {w}x{h} differs from the first frame's {self._size[1]}x{self._size[0]}")
         vf = self._video_frame(even_size(image))
         vf.pts = self._pts_for(frame)
         vf.time_base = self.time_base
@@ -232,11 +240,36 @@ class OverlayVideoWriter:
     def __enter__(self) -> OverlayVideoWriter:
         return self
 
+    def keep_partial(self, exc: BaseException) -> None:
+        """Finish the video encoded so far and keep it under ``partial_path(path)`` (listed in
+        ``exc``, the :class:`~vidseg.errors.DecodeError` that cut the run short)."""
+        if self._closed:
+            return
+        if self._out is None:
+            self.abort()
+            return
+        self._closed = True
+        try:
+            for pkt in self._vs.encode(None):
+                self._out.mux(pkt)
+            if self._audio is not None:
+                self._audio.finish()
+            self._out.close()
+        except Exception:  # noqa: BLE001 - the partial video is a courtesy; the error is reported anyway
+            self._discard_container()
+            self._stack.__exit__(OutputError, OutputError("aborted"), None)
+            return
+        self._out = None
+        with contextlib.suppress(DecodeError):
+            self._stack.__exit__(type(exc), exc, exc.__traceback__)
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc_type is None:
             self.close()
+        elif exc is not None and keeps_partial(exc):
+            self.keep_partial(exc)
         else:
             self.abort()
 
@@ -247,7 +280,7 @@ class MaskVideoWriter(OverlayVideoWriter):
 
     def __init__(self, path: str | Path, *, mode: str = "palette", audio: bool = False, **kwargs: Any) -> None:
         if mode not in ("palette", "grey"):
-            raise ValueError(f"mode must be 'palette' or 'grey', not {mode!r}")
+            raise ArgumentError(f"mode must be 'palette' or 'grey', not {mode!r}")
         super().__init__(path, audio=audio, **kwargs)
         self.mode = mode
 
@@ -255,7 +288,7 @@ class MaskVideoWriter(OverlayVideoWriter):
         """Encode the HxW uint8 label map of ``frame``."""
         lab = np.asarray(labels)
         if lab.ndim != 2:
-            raise ValueError(f"label map must be 2-D, got shape {lab.shape}")
+            raise ArgumentError(f"label map must be 2-D, got shape {lab.shape}")
         lab = lab.astype(np.uint8, copy=False)
         img = PALETTE[lab] if self.mode == "palette" else np.repeat(lab[:, :, None], 3, axis=2)
         self.write_frame(frame, img)

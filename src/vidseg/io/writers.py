@@ -12,16 +12,17 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from vidseg.errors import OutputError
+from vidseg.errors import ArgumentError, OutputError
 from vidseg.io.atomic import (
     atomic_path,
     check_writable,
     clean_stale_temporaries,
+    keeps_partial,
+    partial_path,
     write_bytes_atomic,
 )
 from vidseg.io.frames import Frame
 from vidseg.io.palette import write_mask
-from vidseg.io.stale import clean_stale_for
 from vidseg.io.video_writer import MaskVideoWriter, OverlayVideoWriter
 
 __all__ = ["MaskFolderWriter", "MaskVideoWriter", "OverlayVideoWriter", "RleWriter"]
@@ -30,10 +31,10 @@ __all__ = ["MaskFolderWriter", "MaskVideoWriter", "OverlayVideoWriter", "RleWrit
 def _check_labels(labels: np.ndarray) -> np.ndarray:
     lab = np.asarray(labels)
     if lab.ndim != 2:
-        raise ValueError(f"label map must be 2-D, got shape {lab.shape}")
+        raise ArgumentError(f"label map must be 2-D, got shape {lab.shape}")
     if lab.dtype != np.uint8:
         if lab.size and (int(lab.min()) < 0 or int(lab.max()) > 255):
-            raise ValueError("label ids must be in 0..255")
+            raise ArgumentError("label ids must be in 0..255")
         lab = lab.astype(np.uint8)
     return lab
 
@@ -53,7 +54,7 @@ class MaskFolderWriter:
             raise OutputError("exists and is not a folder", self.folder)
         check_writable(self.folder / ".vidseg-probe", force=True)
         clean_stale_temporaries(self.folder)
-        if not force and any(self.folder.glob("*.png")):
+        if not force and any(not p.name.startswith(".") for p in self.folder.glob("*.png")):
             raise OutputError("folder already holds masks (use --force to overwrite)", self.folder)
         self.written = 0
         self._ids: set[int] = set()
@@ -114,12 +115,13 @@ class RleWriter:
     The file holds ``images`` (id, file_name = stem, height, width, frame_index, time),
     ``annotations`` (id, image_id, category_id, object_id, segmentation {size, counts},
     area, bbox [x, y, w, h], score when given) and ``categories``. An exception inside the
-    ``with`` block writes nothing.
+    ``with`` block writes nothing, except a :class:`~vidseg.errors.DecodeError` (the input broke
+    part-way): the frames collected until then go to ``partial_path(path)``, listed in the error.
     """
 
     def __init__(self, path: str | Path, *, force: bool = False, categories: list[dict[str, Any]] | None = None) -> None:
         self.path = check_writable(path, force=force)
-        clean_stale_for(self.path)
+        clean_stale_temporaries(self.path.parent, self.path.name)
         self.force = force
         self.categories = categories if categories is not None else [{"id": 1, "name": "object"}]
         self.images: list[dict[str, Any]] = []
@@ -159,14 +161,14 @@ class RleWriter:
     ) -> None:
         """One annotation per ``(N, H, W)`` bool mask, with its object id, score and category."""
         if self._closed:
-            raise ValueError("writer is closed")
+            raise ArgumentError("writer is closed")
         m = np.asarray(masks)
         if m.ndim != 3:
-            raise ValueError(f"masks must be (N, H, W), got shape {m.shape}")
+            raise ArgumentError(f"masks must be (N, H, W), got shape {m.shape}")
         n, h, w = m.shape
         for name, seq in (("object_ids", object_ids), ("scores", scores), ("category_ids", category_ids)):
             if seq is not None and len(seq) != n:
-                raise ValueError(f"{name} has {len(seq)} entries for {n} masks")
+                raise ArgumentError(f"{name} has {len(seq)} entries for {n} masks")
         iid = self._image_id(frame, h, w)
         if n == 0:
             return
@@ -201,5 +203,11 @@ class RleWriter:
     ) -> None:
         if exc_type is None:
             self.close()
+        elif keeps_partial(exc) and self.images and not self._closed:
+            self._closed = True
+            where = partial_path(self.path)
+            data = json.dumps(self.to_dict(), separators=(",", ":")).encode()
+            write_bytes_atomic(where, data, force=True)
+            exc.partial.append(str(where))  # type: ignore[union-attr]
         else:
             self._closed = True

@@ -86,7 +86,7 @@ class TfliteBackend:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise InputError("running .tflite models needs ai-edge-litert (pip install 'vidseg[tflite]')", path) from exc
+            raise InputError("running .tflite models needs ai-edge-litert (pip install ai-edge-litert; vidseg's default install has it)", path) from exc
         try:
             with _native_stderr_silenced():  # LiteRT prints "INFO: Created ... delegate" from C++
                 self.interpreter = Interpreter(model_path=str(path), num_threads=max(1, threads))
@@ -187,13 +187,16 @@ def _metadata_names(meta: dict[str, str]) -> list[str]:
         import ast
 
         parsed = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         try:
             parsed = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return []
     if isinstance(parsed, dict):
-        return [str(parsed[k]) for k in sorted(parsed, key=lambda k: int(k))]
+        try:
+            return [str(parsed[k]) for k in sorted(parsed, key=lambda k: int(k))]
+        except (TypeError, ValueError):
+            return [str(v) for v in parsed.values()]
     if isinstance(parsed, list):
         return [str(v) for v in parsed]
     return []

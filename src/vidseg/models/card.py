@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from vidseg.errors import InputError
+from vidseg.errors import ArgumentError, InputError
 
 TASKS = ("semantic", "instance")
 LAYOUTS = ("NCHW", "NHWC")
@@ -92,7 +92,7 @@ class ModelCard:
         if len(self.labels) < 1:
             problems.append("labels must not be empty")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ArgumentError("; ".join(problems))
 
     @property
     def width(self) -> int:
@@ -119,35 +119,81 @@ class ModelCard:
         if not isinstance(data, dict):
             raise InputError("a model card must be a JSON/YAML mapping", source)
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise InputError(f"unknown model card field(s): {', '.join(unknown)}", source)
         for key in ("name", "task"):
             if key not in data:
                 raise InputError(f"model card lacks the field {key!r}", source)
-        kw = dict(data)
+        kw: dict[str, Any] = {}
+        for key, value in data.items():
+            kw[key] = _field(key, value, source)
         try:
-            for key in ("input_size", "mean", "std", "labels"):
-                if key in kw:
-                    kw[key] = tuple(kw[key])
-            if "input_size" in kw:
-                kw["input_size"] = tuple(int(v) for v in kw["input_size"])
-            for key in ("mean", "std"):
-                if key in kw:
-                    kw[key] = tuple(float(v) for v in kw[key])
-            if "labels" in kw:
-                kw["labels"] = tuple(str(v) for v in kw["labels"])
             return cls(**kw)
         except (TypeError, ValueError) as exc:
             raise InputError(f"bad model card: {exc}", source) from exc
 
 
+_TEXT = {"name", "task", "file", "layout", "dtype", "color", "output", "output_layout", "resize", "description"}
+_OPTIONAL_TEXT = {"url", "sha256", "wheel", "member", "licence"}
+MAX_CARD_BYTES = 4 << 20  # a card is a few hundred bytes; anything this big is not one
+
+
+def _number(key: str, v: Any, source: str | Path | None) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or v != v or v in (float("inf"), float("-inf")):
+        raise InputError(f"bad model card: {key} must be a finite number, got {v!r}"[:200], source)
+    return float(v)
+
+
+def _field(key: str, v: Any, source: str | Path | None) -> Any:
+    """The card field ``key`` from a JSON/YAML value, checked for its type."""
+    if key in _TEXT:
+        if not isinstance(v, str):
+            raise InputError(f"bad model card: {key} must be text, got {type(v).__name__}", source)
+        return v
+    if key in _OPTIONAL_TEXT:
+        if v is not None and not isinstance(v, str):
+            raise InputError(f"bad model card: {key} must be text, got {type(v).__name__}", source)
+        return v
+    if key in ("scale", "threshold"):
+        return _number(key, v, source)
+    if key in ("input_size", "mean", "std", "labels"):
+        if not isinstance(v, list | tuple):
+            raise InputError(f"bad model card: {key} must be a list, got {type(v).__name__}", source)
+        if key == "labels":
+            if not all(isinstance(x, str | int) and not isinstance(x, bool) for x in v):
+                raise InputError("bad model card: labels must be a list of names", source)
+            return tuple(str(x) for x in v)
+        nums = tuple(_number(key, x, source) for x in v)
+        if key == "input_size":
+            if len(nums) != 2 or any(x != int(x) or not 1 <= x <= 16384 for x in nums):
+                raise InputError(f"bad model card: input_size must be [width, height] in pixels, got {list(v)}"[:200],
+                                 source)
+            return tuple(int(x) for x in nums)
+        return nums
+    if key == "extra":
+        if not isinstance(v, dict):
+            raise InputError("bad model card: extra must be a mapping", source)
+        return v
+    return v
+
+
 def load_card(path: str | Path) -> ModelCard:
-    """Read a model card from a ``.json``, ``.yaml`` or ``.yml`` file."""
+    """Read a model card from a ``.json``, ``.yaml`` or ``.yml`` file (UTF-8)."""
     p = Path(path)
     if not p.is_file():
         raise InputError("model card not found", p)
-    text = p.read_text(encoding="utf-8")
+    try:
+        if p.stat().st_size > MAX_CARD_BYTES:
+            raise InputError(f"is {p.stat().st_size} bytes: too large to be a model card", p)
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the model card ({exc.strerror})", p) from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); a model card "
+                         "is JSON or YAML saved as UTF-8", p) from None
     if p.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml  # type: ignore[import-untyped]
@@ -155,11 +201,13 @@ def load_card(path: str | Path) -> ModelCard:
             raise InputError("reading a YAML model card needs PyYAML (pip install pyyaml) or use JSON", p) from exc
         try:
             data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InputError(f"not valid YAML ({exc})", p) from exc
+        except (yaml.YAMLError, RecursionError) as exc:
+            raise InputError(f"not valid YAML ({' '.join(str(exc).split())[:200]})", p) from None
     else:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno})", p) from exc
+        except RecursionError:
+            raise InputError("not valid JSON (nested too deeply)", p) from None
     return ModelCard.from_dict(data, source=p)

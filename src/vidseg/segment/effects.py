@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidseg.errors import InputError
+from vidseg.errors import ArgumentError, InputError
 
 EFFECTS = ("blur", "replace", "remove", "cutout")
 
@@ -57,18 +57,15 @@ class Effect:
 
 
 def read_background(path: str | Path) -> np.ndarray:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("background image not found", p)
-    img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-    if img is None:
-        raise InputError("not a readable image", p)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    """The background image of ``replace:IMAGE`` as RGB (size-checked, see :mod:`vidseg.io.images`)."""
+    from vidseg.io.images import read_rgb
+
+    return read_rgb(Path(path), "background image")
 
 
 def _alpha3(alpha: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if alpha.shape != shape[:2]:
-        raise ValueError(f"alpha {alpha.shape} does not match image {shape[:2]}")
+        raise ArgumentError(f"alpha {alpha.shape} does not match image {shape[:2]}")
     a = alpha.astype(np.float32)
     if a.max(initial=0.0) > 1.0:
         a = a / 255.0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidseg.errors import InputError
+from vidseg.errors import ArgumentError, InputError
 from vidseg.models.card import ModelCard
 from vidseg.models.model import Letterbox
 
@@ -64,14 +64,14 @@ def split_yolo_output(pred: np.ndarray, nm: int, nc: int | None) -> np.ndarray:
     if a.ndim == 3:
         a = a[0]
     if a.ndim != 2:
-        raise ValueError(f"YOLO-seg output 0 must be 2-D or 3-D, got shape {list(np.shape(pred))}")
+        raise ArgumentError(f"YOLO-seg output 0 must be 2-D or 3-D, got shape {list(np.shape(pred))}")
     if nc is not None:
         rows = 4 + nc + nm
         if a.shape[0] == rows and a.shape[1] != rows:
             return a.T
         if a.shape[1] == rows:
             return a
-        raise ValueError(f"YOLO-seg output 0 shape {list(np.shape(pred))} does not fit 4 boxes + {nc} classes + {nm} coefficients")
+        raise ArgumentError(f"YOLO-seg output 0 shape {list(np.shape(pred))} does not fit 4 boxes + {nc} classes + {nm} coefficients")
     return a.T if a.shape[0] < a.shape[1] else a
 
 

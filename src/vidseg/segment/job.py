@@ -1,22 +1,25 @@
 """A whole ``vidseg segment`` run: read a video, segment every frame, write the outputs.
 
 Decoding, inference and encoding overlap in three threads (:mod:`vidseg.segment.pipeline`).
-Every output is atomic: a folder or file appears only when complete (a broken video keeps the
-frames before the break, and the :class:`DecodeError` says how many).
+Every output is checked before the model loads (:func:`vidseg.io.atomic.check_outputs`) and is
+atomic: a folder or file appears only when complete. A video that breaks part-way keeps the frames
+before the break under ``.partial`` names, and the :class:`DecodeError` says how many and where.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vidseg.errors import DecodeError
+from vidseg.io.atomic import OutputSpec, check_outputs, output_specs
 from vidseg.io.frames import Frame, FrameWrap
 from vidseg.models.card import ModelCard
 from vidseg.segment.effects import Effect, flatten, remove_background
@@ -49,12 +52,32 @@ class Outputs:
     def any(self) -> bool:
         return any(p is not None for p in (self.masks, self.overlay, self.rle, self.soft, self.effect_out))
 
+    def specs(self) -> list[OutputSpec]:
+        """Each output named by the ``vidseg segment`` option that gives it."""
+
+        def kind(path: str | Path | None) -> str:
+            return "file" if path is not None and is_video_path(path) else "folder"
+
+        return output_specs([("-o", self.masks, "folder"), ("--overlay", self.overlay, "file"),
+                             ("--rle", self.rle, "file"), ("--soft", self.soft, kind(self.soft)),  # type: ignore[list-item]
+                             ("--effect-out", self.effect_out, kind(self.effect_out))])  # type: ignore[list-item]
+
+    def check(self, inputs: Sequence[str | Path] = ()) -> None:
+        """Refuse, before any work, outputs that are or hold one of ``inputs``, collide, exist
+        (without ``force``) or cannot be written."""
+        check_outputs(self.specs(), inputs, force=self.force)
+
 
 @dataclass
 class RunReport:
+    """What a run did: frames written, time taken, the :class:`DecodeError` that ended it early
+    (its ``partial`` lists the ``.partial`` outputs) and the damaged frames the decoder got past
+    (a warning to show, or None)."""
+
     frames: int
     seconds: float
     decode_error: DecodeError | None = None
+    damage: str | None = None
 
     @property
     def fps(self) -> float:
@@ -62,10 +85,13 @@ class RunReport:
 
 
 def segment_video(source: str | Path, segmenter: Segmenter, outputs: Outputs, *,
-                  wrap: FrameWrap | None = None, queue_size: int = 8, cv_threads: int | None = 1) -> RunReport:
+                  wrap: FrameWrap | None = None, queue_size: int = 8, cv_threads: int | None = 1,
+                  fps: Fraction | None = None, strict: bool = False) -> RunReport:
     """Segment every frame of ``source`` and write ``outputs``. ``wrap`` may wrap the frame
-    iterator (a progress bar). A :class:`DecodeError` part-way is returned in the report, after
-    the frames before it are written; other errors are raised and leave no partial output.
+    iterator (a progress bar); ``fps`` is the frame rate of a frame folder; ``strict`` stops at
+    the first damaged frame (see :func:`vidseg.io.reader.open_video`). A :class:`DecodeError`
+    part-way is returned in the report, after the frames before it are written under ``.partial``
+    names; other errors are raised and leave no output.
 
     ``cv_threads`` caps OpenCV's own worker threads during the run (restored after): the three
     pipeline stages already fill two cores, and nested thread pools oversubscribe a busy machine.
@@ -76,29 +102,34 @@ def segment_video(source: str | Path, segmenter: Segmenter, outputs: Outputs, *,
     if cv_threads is not None:
         cv2.setNumThreads(cv_threads)
     try:
-        return _run(source, segmenter, outputs, wrap, queue_size)
+        return _run(source, segmenter, outputs, wrap, queue_size, fps, strict)
     finally:
         cv2.setNumThreads(previous)
 
 
 def _run(source: str | Path, segmenter: Segmenter, outputs: Outputs, wrap: FrameWrap | None,
-         queue_size: int) -> RunReport:
+         queue_size: int, fps: Fraction | None, strict: bool) -> RunReport:
     from vidseg.io.reader import open_video
 
     t0 = time.perf_counter()
-    with open_video(source) as reader:
+    outputs.check([source, segmenter.model.card.file])
+    with open_video(source, fps=fps, strict=strict) as reader:
         n = len(reader)
         broken: DecodeError | None = None
-        with contextlib.ExitStack() as stack:
-            sinks = _Sinks.open(stack, reader, segmenter.model.card, outputs)
-            frames: Iterable[Frame] = iter(reader)
-            if wrap is not None:
-                frames = wrap(iter(reader), n or None)
-            try:
+        sinks = _Sinks(segmenter.model.card, outputs)
+        try:
+            with contextlib.ExitStack() as stack:  # a DecodeError leaves each output as .partial
+                sinks.open(stack, reader)
+                frames: Iterable[Frame] = iter(reader)
+                if wrap is not None:
+                    frames = wrap(iter(reader), n or None)
                 run_pipeline(frames, lambda fr: segmenter(fr.image), sinks.write, queue_size=queue_size)
-            except DecodeError as exc:
-                broken = exc
-    return RunReport(sinks.done, time.perf_counter() - t0, broken)
+        except DecodeError as exc:
+            if sinks.done == 0:
+                raise
+            broken = exc
+        damage = reader.damage_summary()
+    return RunReport(sinks.done, time.perf_counter() - t0, broken, damage)
 
 
 class _Sinks:
@@ -116,12 +147,11 @@ class _Sinks:
         self.effect_dir: Path | None = None
         self.done = 0
 
-    @classmethod
-    def open(cls, stack: contextlib.ExitStack, reader: Any, card: ModelCard, o: Outputs) -> _Sinks:
+    def open(self, stack: contextlib.ExitStack, reader: Any) -> None:
         from vidseg.io.atomic import atomic_dir
         from vidseg.io.writers import MaskFolderWriter, OverlayVideoWriter, RleWriter
 
-        s = cls(card, o)
+        s, o, card = self, self.o, self.card
 
         def video(path: str | Path, audio: bool) -> Any:
             return stack.enter_context(OverlayVideoWriter(path, source=reader, force=o.force, audio=audio,
@@ -148,7 +178,6 @@ class _Sinks:
                 s.effect_video = video(o.effect_out, o.audio)
             else:
                 s.effect_dir = stack.enter_context(atomic_dir(o.effect_out, force=o.force))
-        return s
 
     def write(self, fr: Frame, res: SegResult) -> None:
         from vidseg.io.overlay import draw_overlay

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from vidseg.errors import InputError
+from vidseg.errors import ArgumentError, InputError
 from vidseg.models.card import ModelCard
 from vidseg.models.model import Letterbox
 
@@ -109,7 +109,7 @@ def labels_from_maps(
     are probabilities (default: what the card says).
     """
     if upsample not in UPSAMPLES:
-        raise ValueError(f"upsample must be one of {UPSAMPLES}, got {upsample!r}")
+        raise ArgumentError(f"upsample must be one of {UPSAMPLES}, got {upsample!r}")
     fw, fh = frame_size
     thr = card.threshold if threshold is None else threshold
     is_prob = card.output == "probabilities" if probabilities is None else probabilities

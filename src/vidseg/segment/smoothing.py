@@ -13,13 +13,15 @@ import functools
 import cv2
 import numpy as np
 
+from vidseg.errors import ArgumentError
+
 
 class TemporalSmoother:
     """Recursive flow-aligned smoothing of ``(C, h, w)`` probability maps."""
 
     def __init__(self, *, alpha: float = 0.4, flow_width: int = 160, error_scale: float = 64.0) -> None:
         if not 0.0 < alpha <= 1.0:
-            raise ValueError("alpha must be in (0, 1]")
+            raise ArgumentError("alpha must be in (0, 1]")
         self.alpha = alpha
         self.flow_width = flow_width
         self.error_scale = error_scale

@@ -5,7 +5,10 @@
 name's one-line description (``--help`` shows it). The general names ``fast``, ``default`` and
 ``accurate`` name the learned engine's presets (:mod:`vidseg.vos.learned`, the shipped default);
 ``classical``, ``classical-fast`` and ``classical-accurate`` name the classical engine's, for
-users who want no learned weights.
+users who want no learned weights. :data:`BASELINES` holds what a benchmark compares against
+(``copy``: the given mask repeated); :func:`make_tracker` knows both, :func:`engine_names` lists
+the engines and, with ``baselines=True``, the baselines after them. This module is the one place
+that names engines and the one interface they share (:class:`Tracker`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from typing import Protocol, runtime_checkable
 from vidseg.errors import InputError
 from vidseg.vos.stepping import Tracker
 
-__all__ = ["ENGINES", "EngineConfig", "Tracker", "engine_descriptions", "engine_names", "make_tracker",
-           "resolve_tracker"]
+__all__ = ["BASELINES", "ENGINES", "EngineConfig", "Tracker", "engine_descriptions", "engine_names",
+           "make_tracker", "resolve_tracker"]
 
 
 @runtime_checkable
@@ -57,22 +60,33 @@ ENGINES: dict[str, Callable[[], Tracker]] = {
 }
 
 
-def engine_names() -> list[str]:
-    """Every engine name, the general names first."""
-    return list(ENGINES)
+def _copy() -> Tracker:
+    """the given mask repeated on every frame: the floor any tracker must beat"""
+    from vidseg.vos.baseline import CopyTracker
+
+    return CopyTracker()
 
 
-def engine_descriptions() -> dict[str, str]:
+BASELINES: dict[str, Callable[[], Tracker]] = {"copy": _copy}
+
+
+def engine_names(*, baselines: bool = False) -> list[str]:
+    """Every engine name, the general names first; then the baselines when ``baselines``."""
+    return list(ENGINES) + (list(BASELINES) if baselines else [])
+
+
+def engine_descriptions(*, baselines: bool = False) -> dict[str, str]:
     """Each engine name's one-line description (its factory's docstring)."""
-    return {name: (factory.__doc__ or "").strip().split("\n")[0] for name, factory in ENGINES.items()}
+    table = {**ENGINES, **BASELINES} if baselines else ENGINES
+    return {name: (factory.__doc__ or "").strip().split("\n")[0] for name, factory in table.items()}
 
 
 def make_tracker(name: str) -> Tracker:
-    """A new tracker for the engine called ``name``; :class:`InputError` naming the choices."""
-    try:
-        factory = ENGINES[name]
-    except KeyError:
-        raise InputError(f"unknown engine {name!r} (choose from {', '.join(ENGINES)})") from None
+    """A new tracker for the engine (or baseline) called ``name``; :class:`InputError` naming the
+    choices."""
+    factory = ENGINES.get(name) or BASELINES.get(name)
+    if factory is None:
+        raise InputError(f"unknown engine {name!r} (choose from {', '.join(engine_names(baselines=True))})")
     return factory()
 
 

@@ -1,23 +1,33 @@
 """A whole ``vidseg track`` run: track the given objects through an open video and write the
 outputs (mask PNGs, overlay video, RLE, mask video, health report).
 
-One path for the command line, a batch runner or an annotation page. Every output is atomic: a
-folder or file appears only when complete; a video that breaks part-way keeps the frames tracked
-before the break, and the run says where it broke.
+One path for the command line, the benchmark runner (``vidseg bench``) or an annotation page.
+Every output is checked before the first frame (:func:`vidseg.io.atomic.check_outputs`: none is
+an input, none collides, each is writable) and is atomic: a folder or file appears only when
+complete. A video that breaks part-way keeps the frames tracked before the break under
+``.partial`` names (``masks.partial/``, ``overlay.partial.mp4``, ...), never the final ones, and
+the run's :class:`DecodeError` says where it broke and where they are.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from vidseg.errors import DecodeError, OutputError
+from vidseg.errors import DecodeError
+from vidseg.io.atomic import (
+    OutputSpec,
+    check_outputs,
+    output_specs,
+    partial_path,
+    write_bytes_atomic,
+)
 from vidseg.io.frames import Frame
 from vidseg.io.source import VideoReader
 from vidseg.vos.engines import EngineConfig
@@ -49,19 +59,19 @@ class TrackOutputs:
     audio: bool = True  # copy the source's audio into the overlay
     force: bool = False  # overwrite existing outputs
 
-    def check(self) -> None:
-        """Refuse, before any work, outputs that exist (without ``force``) or cannot be written."""
-        from vidseg.io.atomic import check_writable
+    def specs(self) -> list[OutputSpec]:
+        """Each output named by the ``vidseg track`` option that gives it."""
+        return output_specs([("-o", self.masks, "folder"), ("--overlay", self.overlay, "file"),
+                             ("--rle", self.rle, "file"), ("--mask-video", self.mask_video, "file"),
+                             ("--report", self.report, "file")])
 
-        for path in (self.overlay, self.rle, self.mask_video, self.report):
-            if path is not None:
-                check_writable(path, force=self.force)
-        if self.masks is not None:
-            out = Path(self.masks)
-            if out.exists() and not out.is_dir():
-                raise OutputError("exists and is not a folder", out)
-            if out.is_dir() and any(out.iterdir()) and not self.force:
-                raise OutputError("folder exists and is not empty (use --force to overwrite)", out)
+    def any(self) -> bool:
+        return bool(self.specs())
+
+    def check(self, inputs: Sequence[str | Path] = ()) -> None:
+        """Refuse, before any work, outputs that are or hold one of ``inputs``, collide, exist
+        (without ``force``) or cannot be written (see :func:`vidseg.io.atomic.check_outputs`)."""
+        check_outputs(self.specs(), inputs, force=self.force)
 
 
 @dataclass
@@ -77,12 +87,16 @@ class TrackRun:
 
 def track_video(reader: VideoReader, prompts: Mapping[int, np.ndarray], outputs: TrackOutputs, *,
                 engine: str | EngineConfig | Tracker = "default", direction: Direction = "both",
-                progress: Progress | None = None) -> TrackRun:
+                progress: Progress | None = None, inputs: Sequence[str | Path] = ()) -> TrackRun:
     """Track the objects given in ``prompts`` (``{frame index: HxW uint8 ids}``) through
     ``reader`` (see :class:`TrackingSession` for ``engine`` and ``direction``) and write
     ``outputs``. ``progress`` may wrap the backward pass (``"track back"``) and the stream of
-    tracked frames (``"track"``)."""
-    outputs.check()
+    tracked frames (``"track"``). ``inputs`` names more files no output may touch (the video's own
+    path always counts), e.g. the mask file or folder the prompts came from.
+
+    A :class:`DecodeError` after some frames is returned in :attr:`TrackRun.decode_error`, its
+    ``partial`` listing the ``.partial`` outputs that hold the frames tracked before it."""
+    outputs.check([reader.path, *inputs])
     session = TrackingSession(reader, engine)
     for index in sorted(prompts):
         session.add_mask(index, prompts[index])
@@ -98,20 +112,25 @@ def track_video(reader: VideoReader, prompts: Mapping[int, np.ndarray], outputs:
     if progress is not None:
         tracked = iter(progress(tracked, n, "track"))
     broken: DecodeError | None = None
-    with contextlib.ExitStack() as stack:
-        sinks = _Sinks.open(stack, reader, outputs)
-        try:
+    sinks = _Sinks(outputs)
+    try:
+        with contextlib.ExitStack() as stack:  # a DecodeError leaves each output as .partial
+            sinks.open(stack, reader)
             for frame, labels in tracked:
                 sinks.write(frame, labels)
-        except DecodeError as exc:  # keep what was tracked; the caller says where it broke
-            if sinks.done == 0:
-                raise
-            broken = exc
+    except DecodeError as exc:  # keep what was tracked; the caller says where it broke
+        if sinks.done == 0:
+            raise
+        broken = exc
     report = session.report
     if outputs.report is not None:
-        from vidseg.io.atomic import write_bytes_atomic
-
-        write_bytes_atomic(outputs.report, (report.to_json() + "\n").encode(), force=outputs.force)
+        data = (report.to_json() + "\n").encode()
+        if broken is None:
+            write_bytes_atomic(outputs.report, data, force=outputs.force)
+        else:
+            where = partial_path(outputs.report)
+            write_bytes_atomic(where, data, force=True)
+            broken.partial.append(str(where))
     return TrackRun(sinks.done, objects, report, broken)
 
 
@@ -126,8 +145,7 @@ class _Sinks:
         self.rle: Any = None
         self.done = 0
 
-    @classmethod
-    def open(cls, stack: contextlib.ExitStack, reader: VideoReader, o: TrackOutputs) -> _Sinks:
+    def open(self, stack: contextlib.ExitStack, reader: VideoReader) -> None:
         from vidseg.io.atomic import atomic_dir
         from vidseg.io.writers import (
             MaskFolderWriter,
@@ -136,7 +154,7 @@ class _Sinks:
             RleWriter,
         )
 
-        s = cls(o)
+        s, o = self, self.o
         if o.masks is not None:
             folder = stack.enter_context(atomic_dir(o.masks, force=o.force))
             s.masks = stack.enter_context(MaskFolderWriter(folder, force=True, per_object=o.per_object))
@@ -147,7 +165,6 @@ class _Sinks:
             s.mask_video = stack.enter_context(MaskVideoWriter(o.mask_video, source=reader, force=o.force))
         if o.rle is not None:
             s.rle = stack.enter_context(RleWriter(o.rle, force=o.force))
-        return s
 
     def write(self, frame: Frame, labels: np.ndarray) -> None:
         from vidseg.io.overlay import draw_overlay

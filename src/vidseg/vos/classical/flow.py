@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vidseg.errors import ArgumentError
+
 _DIS_PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
@@ -17,7 +19,7 @@ class FlowEstimator:
 
     def __init__(self, preset: str = "fast") -> None:
         if preset not in _DIS_PRESETS:
-            raise ValueError(f"unknown flow preset {preset!r} (choose from {', '.join(_DIS_PRESETS)})")
+            raise ArgumentError(f"unknown flow preset {preset!r} (choose from {', '.join(_DIS_PRESETS)})")
         self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])  # type: ignore[attr-defined]
 
     def __call__(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from davis_reference import ref_disk, ref_f_measure, ref_iou, ref_seg2bmap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from tests.eval.davis_reference import ref_disk, ref_f_measure, ref_iou, ref_seg2bmap
 from vidseg.eval.metrics import boundary_radius, disk, f_measure, jaccard, seg2bmap
 
 

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_helpers import write_seq
 from PIL import Image
 
+from tests.eval.eval_helpers import write_seq
 from vidseg.errors import InputError, OutputError, VidsegError
-from vidseg.eval.bench import CopyFirstMask, make_engine_factory, run_benchmark
+from vidseg.eval.bench import make_engine_factory, run_benchmark
 from vidseg.eval.davis import evaluate
 from vidseg.synthetic import demo_scene
+from vidseg.vos.baseline import CopyTracker
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +32,14 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-class Recorder:
+class Recorder(CopyTracker):
     """A tracker double: returns the first mask, records whether each call carried a mask."""
 
     calls: list[bool] = []
 
-    def __init__(self) -> None:
-        self.inner = CopyFirstMask()
-
     def step(self, image: np.ndarray, mask: np.ndarray | None = None, objects: object = None) -> np.ndarray:
         Recorder.calls.append(mask is not None)
-        return self.inner.step(image, mask)
+        return super().step(image, mask)
 
 
 def test_copy_baseline(dataset: Path, tmp_path: Path) -> None:
@@ -76,7 +74,7 @@ def test_errors(dataset: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no annotations for sequence 'gamma'"):
         run_benchmark(dataset, engine="copy", sequences=["gamma"])
 
-    class Broken:
+    class Broken(CopyTracker):
         def step(self, image: np.ndarray, mask: np.ndarray | None = None, objects: object = None) -> np.ndarray:
             raise RuntimeError("engine exploded")
 
@@ -86,5 +84,5 @@ def test_errors(dataset: Path, tmp_path: Path) -> None:
 
 def test_real_tracker_preset(dataset: Path) -> None:
     pytest.importorskip("vidseg.vos")
-    r = run_benchmark(dataset, engine="fast", sequences=["alpha"])
+    r = run_benchmark(dataset, engine="classical-fast", sequences=["alpha"])
     assert r.runs[0].frames == 6 and 0.0 <= r.runs[0].j <= 1.0

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from vidseg.errors import InputError
+from vidseg.eval.metrics import jaccard as iou
 from vidseg.synthetic import Scene, motion_scene
-from vidseg.synthetic import jaccard as iou
 from vidseg.vos.classical import (
     CLASSICAL_PRESETS,
     ClassicalConfig,

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from davis_reference import ref_statistics
 
+from tests.eval.davis_reference import ref_statistics
 from vidseg.eval.stats import decay_bins, statistics
 
 

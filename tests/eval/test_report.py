@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_helpers import scene_labels, shifted, write_seq
 from PIL import Image
 
+from tests.eval.eval_helpers import scene_labels, shifted, write_seq
 from vidseg.errors import OutputError
 from vidseg.eval.davis import EvalResult, evaluate
 from vidseg.eval.report import (
@@ -68,3 +68,23 @@ def test_plot(result: EvalResult, tmp_path: Path) -> None:
     write_plot(result, tmp_path / "p.png")
     with Image.open(tmp_path / "p.png") as im:
         assert im.format == "PNG" and im.width >= 100 and im.height >= 100
+
+
+def test_plot_labels_are_whole(tmp_path: Path) -> None:
+    from PIL import ImageDraw
+
+    from vidseg.eval.davis import ObjectScores
+    from vidseg.eval.report import plot_image
+
+    name = "a-rather-long-sequence-name-of-forty-chars"
+    objs = [ObjectScores(name, 1, ["00001"], np.array([0.5]), np.array([0.6])),
+            ObjectScores("b", 1, ["00001"], np.array([0.7]), np.array([0.8]))]
+    im = plot_image(EvalResult("semi-supervised", objs))
+    full = ImageDraw.Draw(im).textlength(name)
+    grey = np.asarray(im.convert("L"))
+    base = 30 + 240  # the axis: labels hang below it
+    band = grey[base + 4:, 40:100]  # under the first sequence's bars
+    rows = np.flatnonzero((band < 128).any(axis=1))
+    assert rows.size and rows.max() - rows.min() + 1 >= full - 2  # the whole name is drawn
+    assert rows.max() + base + 4 < im.height - 1  # and none of it is cut off at the bottom
+    im.save(tmp_path / "p.png")

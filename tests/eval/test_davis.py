@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from davis_reference import ref_evaluate_semi
-from eval_helpers import DAVIS_DEV, scene_labels, shifted, write_seq
 
+from tests.eval.davis_reference import ref_evaluate_semi
+from tests.eval.eval_helpers import DAVIS_DEV, scene_labels, shifted, write_seq
 from vidseg.errors import InputError
 from vidseg.eval.davis import evaluate
 

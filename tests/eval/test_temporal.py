@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_helpers import write_seq
 from PIL import Image
 
+from tests.eval.eval_helpers import write_seq
 from vidseg.errors import InputError
 from vidseg.eval.temporal import (
     consistency_of_folder,

@@ -178,9 +178,15 @@ def test_truncated_video_keeps_the_frames_before_the_break(make_video, rgb_model
     data = vid.path.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) * 2 // 3])
-    rc = main(["segment", str(cut), "--model", str(rgb_model), "-o", str(tmp_path / "m"), "-q"])
+    rc = main(["segment", str(cut), "--model", str(rgb_model), "-o", str(tmp_path / "m"),
+               "--overlay", str(tmp_path / "ov.mp4"), "-q"])
     err = capsys.readouterr().err
-    assert rc == 1 and "cut.mp4" in err and "segmented and written" in err
-    written = len(list((tmp_path / "m").iterdir()))
+    assert rc == 1 and "cut.mp4" in err and len(err.strip().splitlines()) == 1
+    # nothing under the final names; the frames done under names that say so, named in the error
+    assert not (tmp_path / "m").exists() and not (tmp_path / "ov.mp4").exists()
+    written = len(list((tmp_path / "m.partial").iterdir()))
     assert 0 < written < 30
-    assert f"the {written} frame(s) read" in err
+    assert f"the {written} frame(s) segmented before it are in" in err
+    assert str(tmp_path / "m.partial") in err and str(tmp_path / "ov.partial.mp4") in err
+    with open_video(tmp_path / "ov.partial.mp4") as back:
+        assert len(back) == written

@@ -85,3 +85,20 @@ def test_davis_root(capsys: pytest.CaptureFixture[str]) -> None:
                "--sequences", "car-shadow", "-q"])
     out = capsys.readouterr().out
     assert rc == 0 and "car-shadow/1" in out and "1.000" in out
+
+
+def test_scoring_two_different_sequences_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `--gt dog --pred parkour`: both 00000.png..., different lengths; scored, but not in silence
+    write_masks(demo_scene(width=96, height=64, n_frames=6, seed=1), tmp_path / "dog")
+    write_masks(demo_scene(width=96, height=64, n_frames=10, seed=2), tmp_path / "parkour")
+    assert main(["eval", "--gt", str(tmp_path / "dog"), "--pred", str(tmp_path / "parkour"), "-q"]) == 0
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if line.startswith("vidseg: warning: ")]
+    assert len(warnings) == 1
+    assert "10 result frame(s) for 6 annotated" in warnings[0] and "00006" in warnings[0]
+    assert "J&F-Mean" in captured.out
+
+
+def test_matching_frames_give_no_warning(clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--gt", str(clip / "sample-gt"), "--pred", str(clip / "masks"), "-q"]) == 0
+    assert capsys.readouterr().err == ""

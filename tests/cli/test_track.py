@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from vidseg.cli.main import main
+from vidseg.io import open_video
 from vidseg.io.palette import read_mask, write_mask
 from vidseg.synthetic import demo_scene, encode_clip, motion_scene, write_masks, write_video
 
@@ -42,7 +43,7 @@ def test_track_writes_masks_overlay_and_rle(clip: tuple[Path, Path], tmp_path: P
     video, gt = clip
     out, ov, rle = tmp_path / "masks", tmp_path / "ov.mp4", tmp_path / "m.json"
     rc = main(["track", str(video), "-m", str(gt / "00000.png"), "-o", str(out),
-               "--overlay", str(ov), "--rle", str(rle), "-q"])
+               "--overlay", str(ov), "--rle", str(rle), "-e", "classical", "-q"])
     assert rc == 0
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert pngs == [f"{i:05d}.png" for i in range(24)]
@@ -70,7 +71,7 @@ def test_track_refuses_existing_output_without_force(clip: tuple[Path, Path], tm
     out = tmp_path / "masks"
     out.mkdir()
     (out / "keep.png").write_bytes(b"x")
-    rc = main(["track", str(video), "-m", str(gt / "00000.png"), "-o", str(out), "-q"])
+    rc = main(["track", str(video), "-m", str(gt / "00000.png"), "-o", str(out), "-e", "classical", "-q"])
     assert rc == 1
     err = capsys.readouterr().err.strip()
     assert str(out) in err and len(err.splitlines()) == 1
@@ -82,7 +83,7 @@ def test_track_bad_mask_size_is_one_line_error(clip: tuple[Path, Path], tmp_path
     video, _ = clip
     bad = tmp_path / "bad.png"
     write_mask(bad, np.ones((50, 50), np.uint8))
-    rc = main(["track", str(video), "-m", str(bad), "-o", str(tmp_path / "o"), "-q"])
+    rc = main(["track", str(video), "-m", str(bad), "-o", str(tmp_path / "o"), "-e", "classical", "-q"])
     assert rc == 1
     err = capsys.readouterr().err.strip()
     assert "bad.png" in err and len(err.splitlines()) == 1
@@ -109,14 +110,31 @@ def test_truncated_video_keeps_the_frames_before_the_break(tmp_path: Path,
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: int(len(data) * 0.6)])
     write_mask(tmp_path / "m.png", scene.render(0)[1])
-    out = tmp_path / "masks"
-    rc = main(["track", str(cut), "-m", str(tmp_path / "m.png"), "-o", str(out), "-q"])
+    full.unlink()
+    out, ov, rle, report = tmp_path / "masks", tmp_path / "ov.mp4", tmp_path / "m.json", tmp_path / "r.json"
+    rc = main(["track", str(cut), "-m", str(tmp_path / "m.png"), "-o", str(out), "--overlay", str(ov),
+               "--rle", str(rle), "--report", str(report), "-e", "classical", "-q"])
     assert rc == 1
     err = capsys.readouterr().err.strip()
     assert "cut.mp4" in err and "frame" in err and len(err.splitlines()) == 1
-    kept = sorted(out.glob("*.png"))
+    # nothing looks finished: the frames done are under .partial names, which the error names
+    assert not any(p.exists() for p in (out, ov, rle, report))
+    partial = [tmp_path / "masks.partial", tmp_path / "ov.partial.mp4", tmp_path / "m.partial.json",
+               tmp_path / "r.partial.json"]
+    assert all(p.exists() and str(p) in err for p in partial)
+    kept = sorted(partial[0].glob("*.png"))
     assert 5 <= len(kept) < 40
     assert [p.stem for p in kept] == [f"{i:05d}" for i in range(len(kept))]
+    assert f"the {len(kept)} frame(s) tracked before it" in err
+    with open_video(partial[1]) as back:
+        assert len(back) == len(kept)
+    assert len(json.loads(partial[2].read_text())["images"]) == len(kept)
+    assert not list(tmp_path.glob(".vidseg-tmp-*"))
+    # a complete run later replaces the stale partial outputs
+    write_video(scene, full, audio=False)
+    assert main(["track", str(full), "-m", str(tmp_path / "m.png"), "-o", str(out), "--overlay", str(ov),
+                 "--rle", str(rle), "--report", str(report), "-e", "classical", "-q"]) == 0
+    assert all(p.exists() for p in (out, ov, rle, report)) and not any(p.exists() for p in partial)
 
 
 def test_objects_given_midway_are_tracked_back_and_reported(clip: tuple[Path, Path], tmp_path: Path,
@@ -127,7 +145,7 @@ def test_objects_given_midway_are_tracked_back_and_reported(clip: tuple[Path, Pa
                "--report", str(report), "-e", "classical", "-q"])
     assert rc == 0
     assert main(["track", str(video), "-m", str(gt / "00012.png"), "--frame", "12", "-o", str(forward),
-                 "--direction", "forward", "-q"]) == 0
+                 "--direction", "forward", "-e", "classical", "-q"]) == 0
     ious: dict[int, list[float]] = {1: [], 2: []}
     for i in range(12):  # tracked back from frame 12 with --direction both, empty with forward
         pred, true = read_mask(both / f"{i:05d}.png"), read_mask(gt / f"{i:05d}.png")
@@ -149,7 +167,7 @@ def test_a_lost_object_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixtur
     write_video(scene, tmp_path / "leave.mp4", audio=False)
     write_mask(tmp_path / "m.png", scene.render(0)[1])
     rc = main(["track", str(tmp_path / "leave.mp4"), "-m", str(tmp_path / "m.png"), "-o", str(tmp_path / "o"),
-               "-q"])
+               "-e", "classical", "-q"])
     assert rc == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.fullmatch(r"vidseg: warning: object 1 lost at frames \d+-\d+, refound at \d+", err[0])
@@ -193,7 +211,7 @@ def test_live_stream_given_midway_needs_direction_forward(tmp_path: Path,
     mask = np.zeros((48, 64), np.uint8)
     mask[10:30, 20:40] = 1
     write_mask(tmp_path / "m.png", mask)
-    args = ["track", src, "-m", str(tmp_path / "m.png"), "--frame", "5", "-q"]
+    args = ["track", src, "-m", str(tmp_path / "m.png"), "--frame", "5", "-e", "classical", "-q"]
     assert main([*args, "-o", str(tmp_path / "both")]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "live stream" in err and "--direction forward" in err
