@@ -42,7 +42,8 @@ test: install-dev lint models
 DATA ?= ../shared/data
 engine: install-dev
 	$(BIN)/vidseg train-engine $(DATA)/davis2016-train --coco $(DATA)/coco128 \
-		--val $(DATA)/davis2016-dev -o runs/engine --install
+		--val $(DATA)/davis2016-dev --holdout bmx-bumps,breakdance-flare,drift-turn,kite-walk,paragliding,rhino \
+		--iterations 3000 -o runs/engine --install
 
 bench: install-dev
 	$(BIN)/python benchmarks/run_all.py

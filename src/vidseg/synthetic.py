@@ -170,14 +170,6 @@ def motion_scene(kind: str, n_frames: int = 30, *, width: int = 192, height: int
     return Scene(width=width, height=height, n_frames=n_frames, shapes=shapes, seed=seed)
 
 
-def jaccard(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Deprecated alias of :func:`vidseg.eval.metrics.jaccard`, the one IoU of vidseg (kept while
-    older tests import it from here)."""
-    from vidseg.eval.metrics import jaccard as iou  # deprecated path: core should not reach eval
-
-    return iou(gt, pred)
-
-
 def tone(start: int, end: int, rate: int = 48000, freq: float = 440.0) -> np.ndarray:
     """Samples ``start..end`` of a sine tone as a (1, n) float32 array (mono, planar)."""
     x = np.arange(start, end, dtype=np.float32) / rate

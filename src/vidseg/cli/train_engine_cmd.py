@@ -60,12 +60,15 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
 
     from tqdm import tqdm
 
+    from vidseg.io.atomic import OutputSpec, check_outputs
     from vidseg.train.engine_curve import plot_curve
     from vidseg.train.engine_export import export_engine
     from vidseg.train.engine_net import EngineNet
     from vidseg.train.engine_train import EngineTrainConfig
     from vidseg.train.engine_train import train_engine as run_training
 
+    # the run folder is reused (cache, --resume) but may never be or hold a dataset
+    check_outputs([OutputSpec("-o", output, "folder")], [*data, *coco, *([val] if val else [])], force=True)
     say = echo(quiet)
     run = Path(output)
     cfg = EngineTrainConfig(davis=list(data), coco=list(coco), val=val,
@@ -105,6 +108,7 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
         "recipe": {k: v for k, v in cfg.__dict__.items() if k not in ("davis", "coco")},
         "command": "vidseg train-engine " + " ".join(data)
                    + "".join(f" --coco {c}" for c in coco) + (f" --val {val}" if val else "")
+                   + (f" --holdout {','.join(cfg.holdout)}" if cfg.holdout else "")
                    + f" --iterations {iterations} --batch {batch} --seed {seed} -o RUN",
         "validation": _last_scores(run / "log.jsonl"),
     }

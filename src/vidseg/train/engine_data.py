@@ -16,7 +16,9 @@ import cv2
 import numpy as np
 
 from vidseg.errors import InputError
-from vidseg.eval.dataset import list_masks, natural_key, read_labels
+from vidseg.eval.dataset import list_masks
+from vidseg.io.natsort import natural_key
+from vidseg.io.palette import read_mask
 
 WORK_SIZE = (240, 416)  # (h, w) of training frames: multiples of 16
 
@@ -100,7 +102,7 @@ def load_davis_clip(name: str, frames: Path, masks: Path, size: tuple[int, int] 
         if image is None:
             raise InputError("cannot read frame", jpg)
         images.append(_resize_frame(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), size))
-        labels.append(_resize_labels(read_labels(mf), size))
+        labels.append(_resize_labels(read_mask(mf), size))
     return Clip(name, np.stack(images), np.stack(labels))
 
 

@@ -36,3 +36,15 @@ def with_background(obj: np.ndarray, power: float = 1.0) -> np.ndarray:
         p = p ** power
     p /= np.maximum(channel_sum(p), 1e-6)[..., None]
     return p.astype(np.float32)
+
+
+def plane_argmax(planes: np.ndarray) -> np.ndarray:
+    """``planes.argmax(axis=0)`` as uint8 for a few (C, H, W) planes (a plane-by-plane scan is
+    several times faster than numpy's strided reduction)."""
+    best = planes[0].copy()
+    idx = np.zeros(best.shape, np.uint8)
+    for c in range(1, planes.shape[0]):
+        better = planes[c] > best
+        idx[better] = c
+        np.maximum(best, planes[c], out=best)
+    return idx

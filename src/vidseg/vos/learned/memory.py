@@ -108,7 +108,8 @@ class FeatureMemory:
             chosen = [entries[i] for i in have]
             keys = np.concatenate([e.key for e in chosen], 1)
             sq = np.concatenate([e.key_sq for e in chosen])
-            sim = (2.0 * (keys.T @ query) - sq[:, None]) / np.sqrt(c)  # (M, Q)
+            sim = keys.T @ (query * np.float32(2.0 / np.sqrt(c)))  # (M, Q): L2 similarity, up to a
+            sim -= (sq * np.float32(1.0 / np.sqrt(c)))[:, None]  # per-query constant
             m = sim.shape[0]
             if 0 < self.top_k < m:
                 idx = np.argpartition(-sim, self.top_k - 1, axis=0)[:self.top_k]  # (k, Q)
@@ -120,8 +121,10 @@ class FeatureMemory:
                     out[obj] = np.einsum("vkq,kq->vq", vals[:, idx], w, optimize=True)
                 usage = np.bincount(idx.ravel(), weights=w.ravel(), minlength=m).astype(np.float32)
             else:
-                w = np.exp(sim - sim.max(0, keepdims=True))
-                w /= w.sum(0, keepdims=True)
+                w = sim
+                w -= w.max(0, keepdims=True)
+                np.exp(w, out=w)
+                w *= 1.0 / w.sum(0, keepdims=True)
                 for obj in objs:
                     vals = np.concatenate([e.values[obj] for e in chosen], 1)
                     out[obj] = vals @ w

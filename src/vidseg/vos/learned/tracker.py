@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from vidseg.errors import InputError
 from vidseg.models.backbone import Backbone, BackboneFeatures
+from vidseg.vos._ops import plane_argmax
 from vidseg.vos.learned.config import LearnedConfig, get_learned_preset
 from vidseg.vos.learned.memory import FeatureMemory, MemoryEntry
 from vidseg.vos.learned.weights import EngineGraphs
@@ -117,6 +119,7 @@ class LearnedTracker(SteppingTracker):
         self._memory = FeatureMemory(c.memory_given, c.memory_work, c.long_term,
                                      c.long_term_per_frame, c.top_k)
         self._prev4: dict[int, np.ndarray] = {}
+        self._last_probs: np.ndarray | None = None
         self._frame = -1
         self._since_work = 0
 
@@ -139,33 +142,46 @@ class LearnedTracker(SteppingTracker):
 
         predicted = [o for o in self.objects.ids if o not in given]
         logits4 = self._decode(query, feats, predicted)
+        for o in given:
+            if o in self.objects:  # a correction: what memory held of this object is replaced
+                self._memory.drop_object(o)
         self.objects.add(given)
         ids = self.objects.ids
-        guided = self.config.guided_radius > 0
         p4 = self._object_probs(ids, logits4, mask, given, (h4, w4))
         agg4 = aggregate(p4)[1:]
-        if guided:
-            p_work = self._object_probs(ids, logits4, mask, given, (h, w))
-            gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-            gray_full = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-            _, full = self._guided(gray, np.ascontiguousarray(aggregate(p_work).transpose(1, 2, 0)), gray_full)
-            assert full is not None
-            full = np.clip(full, 0.0, 1.0)
-            agg_full = (full / np.maximum(full.sum(2, keepdims=True), 1e-6)).transpose(2, 0, 1)
-        else:
-            agg_full = aggregate(self._object_probs(ids, logits4, mask, given, self._full_size))
+        agg_work = aggregate(self._object_probs(ids, logits4, mask, given, (h, w)))
+        agg_full = self._to_full(small, image, agg_work)
         if self._classical is not None:
             agg_full = self._fuse_classical(image, mask, given, ids, agg_full)
             agg4 = np.stack([cv2.resize(c, (w4, h4), interpolation=cv2.INTER_AREA) for c in agg_full[1:]])
-        labels = np.array([0, *ids], np.uint8)[np.argmax(agg_full, 0)]
+        labels = np.array([0, *ids], np.uint8)[plane_argmax(agg_full)]
         if given:
             assert mask is not None
             keep = np.isin(mask, given)
             labels[keep] = mask[keep]
-        self._last_full = np.ascontiguousarray(agg_full[1:].transpose(1, 2, 0))
+        self._last_probs = agg_full
         self._prev4 = {o: agg4[k] for k, o in enumerate(ids)}
         self._remember(query, feats, ids, agg4, bool(given))
         return labels
+
+    def _to_full(self, small: np.ndarray, image: np.ndarray, agg_work: np.ndarray) -> np.ndarray:
+        """(K+1, H, W) probabilities at full resolution from the working ones: bilinear, or
+        through a guided filter on the frame (edges snap to the image's) when ``guided_radius``."""
+        assert self._full_size is not None
+        if self.config.guided_radius <= 0:
+            return _resize(agg_work, self._full_size)
+        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+        gray_full = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+        _, full = self._guided(gray, np.ascontiguousarray(agg_work.transpose(1, 2, 0)), gray_full)
+        assert full is not None
+        full = np.clip(full, 0.0, 1.0)
+        return np.ascontiguousarray((full / np.maximum(full.sum(2, keepdims=True), 1e-6)).transpose(2, 0, 1))
+
+    def probabilities(self) -> tuple[list[int], np.ndarray]:
+        """The last step's ids and ``(K+1, H, W)`` float32 probabilities (index 0 = background)."""
+        if self._last_probs is None:
+            raise InputError("no frame has been tracked yet")
+        return self.objects.ids, self._last_probs
 
     def _fuse_classical(self, image: np.ndarray, mask: np.ndarray | None, given: list[int],
                         ids: list[int], agg_full: np.ndarray) -> np.ndarray:
@@ -224,20 +240,19 @@ class LearnedTracker(SteppingTracker):
     def _remember(self, query: np.ndarray, feats: BackboneFeatures, ids: list[int], agg4: np.ndarray,
                   given: bool) -> None:
         """Encode this frame's values and store it: as a given frame, a working-memory frame
-        every ``memory_every`` frames, or as the previous frame."""
+        every ``memory_every`` frames, or (with ``remember_last``) as the previous frame."""
+        self._since_work += 1
+        to_work = not given and self._since_work >= self.config.memory_every
+        if not (given or to_work or self.config.remember_last):
+            return
         f4, f8, f16 = _repeat(feats, len(ids))
         others = np.clip(agg4.sum(0, keepdims=True) - agg4, 0.0, 1.0)
         values = self._graphs.value.run(None, {"f4": f4, "f8": f8, "f16": f16,
                                                "mask4": agg4[:, None], "others4": others[:, None]})[0]
         entry = MemoryEntry(query.copy(), {o: values[k].reshape(values.shape[1], -1)
                                            for k, o in enumerate(ids)}, self._frame)
-        self._since_work += 1
-        if given:
-            self._memory.add_given(entry)
-            self._memory.set_last(None)
-            self._since_work = 0
-        elif self._since_work >= self.config.memory_every:
-            self._memory.add_work(entry)
+        if given or to_work:
+            (self._memory.add_given if given else self._memory.add_work)(entry)
             self._memory.set_last(None)
             self._since_work = 0
         else:

