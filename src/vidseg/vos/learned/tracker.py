@@ -58,14 +58,14 @@ def _resize(x: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTER
         np.zeros((0, h, w), np.float32))
 
 
-def keep_near(logits: np.ndarray, prev: np.ndarray, reach: float, min_area: int = 4) -> np.ndarray:
+def keep_near(logits: np.ndarray, prev: np.ndarray, reach: float, min_area: float = 4) -> np.ndarray:
     """Drop the parts of an object's prediction that are far from where it was on the previous
     frame (memory matching also finds look-alikes elsewhere: other people, other cars).
 
     ``logits`` and ``prev`` (probabilities) are at stride 4. A connected part of ``logits > 0`` is
     kept when it comes within ``reach`` x the object's size (the square root of its previous
-    area, at least 4 cells) of the previous mask. An object that was lost (under ``min_area``
-    cells) may come back anywhere.
+    area, at least 3 cells) of the previous mask. An object that was lost (under ``min_area``
+    cells: the tracker passes a quarter of its given area) may come back anywhere.
     """
     before = prev > 0.5
     area = int(before.sum())
@@ -119,6 +119,7 @@ class LearnedTracker(SteppingTracker):
         self._memory = FeatureMemory(c.memory_given, c.memory_work, c.long_term,
                                      c.long_term_per_frame, c.top_k)
         self._prev4: dict[int, np.ndarray] = {}
+        self._given_area: dict[int, float] = {}  # stride-4 cells of each object where last given
         self._last_probs: np.ndarray | None = None
         self._frame = -1
         self._since_work = 0
@@ -160,6 +161,8 @@ class LearnedTracker(SteppingTracker):
             keep = np.isin(mask, given)
             labels[keep] = mask[keep]
         self._last_probs = agg_full
+        for o in given:
+            self._given_area[o] = float((p4[ids.index(o)] > 0.5).sum())
         self._prev4 = {o: agg4[k] for k, o in enumerate(ids)}
         self._remember(query, feats, ids, agg4, bool(given))
         return labels
@@ -234,7 +237,8 @@ class LearnedTracker(SteppingTracker):
         out = self._graphs.decoder.run(None, {"readout": readout, "f16": f16, "f8": f8, "f4": f4,
                                               "prev4": prev})[0]
         reach = self.config.locality
-        return {o: out[k, 0] if reach <= 0 else keep_near(out[k, 0], self._prev4[o], reach)
+        return {o: out[k, 0] if reach <= 0 else keep_near(out[k, 0], self._prev4[o], reach,
+                                                           max(4.0, 0.25 * self._given_area[o]))
                 for k, o in enumerate(objs)}
 
     def _remember(self, query: np.ndarray, feats: BackboneFeatures, ids: list[int], agg4: np.ndarray,
