@@ -213,11 +213,7 @@ class OverlayVideoWriter:
             self._stack.__exit__(OutputError, OutputError("no frames"), None)
             raise OutputError("no frames were written", self.path)
         try:
-            for pkt in self._vs.encode(None):
-                self._out.mux(pkt)
-            if self._audio is not None:
-                self._audio.finish()
-            self._out.close()
+            self._finish_container()
         except BaseException as exc:
             self._discard_container()
             self._stack.__exit__(type(exc), exc, exc.__traceback__)
@@ -226,6 +222,15 @@ class OverlayVideoWriter:
             raise
         self._out = None
         self._stack.close()
+
+    def _finish_container(self) -> None:
+        """Flush the encoder and the audio, then close the container."""
+        assert self._out is not None
+        for pkt in self._vs.encode(None):
+            self._out.mux(pkt)
+        if self._audio is not None:
+            self._audio.finish()
+        self._out.close()
 
     def abort(self) -> None:
         """Stop and delete the temporary file; nothing is left at ``path``."""
@@ -250,11 +255,7 @@ class OverlayVideoWriter:
             return
         self._closed = True
         try:
-            for pkt in self._vs.encode(None):
-                self._out.mux(pkt)
-            if self._audio is not None:
-                self._audio.finish()
-            self._out.close()
+            self._finish_container()
         except Exception:  # noqa: BLE001 - the partial video is a courtesy; the error is reported anyway
             self._discard_container()
             self._stack.__exit__(OutputError, OutputError("aborted"), None)

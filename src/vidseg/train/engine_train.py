@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from vidseg.errors import InputError
+from vidseg.eval.metrics import jaccard
 from vidseg.io.atomic import atomic_path
 from vidseg.train.engine_data import (
     FeatureBank,
@@ -193,11 +194,7 @@ def mean_iou(net: EngineNet, bank: FeatureBank) -> dict[str, float]:
     for name, a, b in bank.ranges:
         probs = propagate_sequence(net, bank, a, b)
         gt = bank.labels[a:b] > 0
-        pred = probs > 0.5
-        scores = []
-        for t in range(1, b - a - 1):
-            union = np.logical_or(pred[t], gt[t]).sum()
-            scores.append(1.0 if union == 0 else np.logical_and(pred[t], gt[t]).sum() / union)
+        scores = [jaccard(gt[t], probs[t] > 0.5) for t in range(1, b - a - 1)]
         out[name] = float(np.mean(scores)) if scores else 1.0
     return out
 

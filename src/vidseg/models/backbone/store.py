@@ -124,13 +124,9 @@ class Backbone:
         except ImportError as exc:
             raise InputError("the EfficientNet-Lite0 backbone needs ONNX Runtime: "
                              "pip install 'onnxruntime>=1.17'") from exc
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # idle workers sleep instead of spinning: on a small CPU shared with decoding, spinning
-        # threads made 2-thread inference twice as slow as 1 thread (measured on 2 busy cores)
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        from vidseg.models.backends import ort_session_options
+
+        opts = ort_session_options(ort, threads)
         self.threads = threads
         self.path = feature_graph_path()
         session = _open_session(ort, self.path, opts)

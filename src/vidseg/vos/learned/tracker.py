@@ -52,8 +52,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _resize(x: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
-    """Resize a (K, h, w) stack to (K, H, W)."""
+    """Resize a (K, h, w) stack to (K, H, W) (the stack itself when it is that size)."""
     h, w = size
+    if x.shape[1:] == (h, w):
+        return x
     return np.stack([cv2.resize(c, (w, h), interpolation=interpolation) for c in x]) if len(x) else (
         np.zeros((0, h, w), np.float32))
 

@@ -55,12 +55,9 @@ def ort_session(path: Path, threads: int) -> Any:
     """An ONNX Runtime CPU session with ``threads`` threads per operator."""
     import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.log_severity_level = 3
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-wait between calls
+    from vidseg.models.backends import ort_session_options
+
+    opts = ort_session_options(ort, threads)
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - ORT raises its own types
