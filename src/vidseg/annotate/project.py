@@ -150,6 +150,12 @@ class Project:
             entry = self._state["frames"].get(str(index))
             return None if entry is None else str(entry[1])
 
+    def revision(self, index: int) -> str | None:
+        """The name of frame ``index``'s current mask file (a new one on every change), or None."""
+        with self._lock:
+            entry = self._state["frames"].get(str(index))
+            return None if entry is None else str(entry[0])
+
     def user_frames(self) -> list[int]:
         with self._lock:
             return sorted(int(k) for k, (_, s) in self._state["frames"].items() if s == USER)
@@ -246,7 +252,7 @@ class Project:
             self._state["objects"] = objs
             for key in list(self._state["frames"]):
                 ref, status = self._state["frames"][key]
-                m = read_mask(self.folder / MASKS / ref, binary_255_is_object=False)
+                m = read_mask(self.folder / MASKS / ref, binary_255_is_object=False).copy()
                 if (m == obj_id).any():
                     m[m == obj_id] = 0
                     self._put_frame(entry, int(key), m if m.any() else None, status)

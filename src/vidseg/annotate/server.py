@@ -104,30 +104,32 @@ class _LimitAndGuard:
             if too_big:
                 await _json(send, 413, {"error": f"request body is larger than {limit} bytes"})
                 return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        if method not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        # the body is read here, counted as it arrives (with or without a Content-Length), and
+        # handed to the app only when it fits
+        body = bytearray()
+        while True:
             msg = await receive()
-            if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
-                if seen > limit:
-                    raise _TooLarge(limit)
-            return msg
+            if msg["type"] != "http.request":
+                return  # the client went away
+            body += msg.get("body", b"")
+            if len(body) > limit:
+                await _json(send, 413, {"error": f"request body is larger than {limit} bytes"})
+                return
+            if not msg.get("more_body", False):
+                break
+        sent = False
 
-        started = False
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
 
-        async def tracking_send(msg: Message) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
-
-        try:
-            await self.app(scope, limited, tracking_send)
-        except _TooLarge as exc:
-            if not started:
-                await _json(send, 413, {"error": f"request body is larger than {exc.limit} bytes"})
+        await self.app(scope, replay, send)
 
     def _token_ok(self, scope: Scope, headers: dict[str, str]) -> bool:
         from urllib.parse import parse_qs
@@ -138,11 +140,6 @@ class _LimitAndGuard:
             given = (q.get("token") or [None])[0]
         assert self.token is not None
         return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
-
-
-class _TooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
 
 
 async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
