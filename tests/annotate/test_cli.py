@@ -1,0 +1,91 @@
+"""`vidseg annotate` on the command line: bad input is one clear line (the server never starts),
+and `vidseg annotate export` writes every format from a project folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidseg.annotate.project import STATE
+from vidseg.annotate.session import AnnotateSession
+from vidseg.cli.main import main
+from vidseg.synthetic import demo_scene, write_video
+
+from .conftest import N, Clip
+
+
+def _annotated(clip: Clip, project: Path) -> None:
+    s = AnnotateSession(clip.path, project, engine="classical")
+    try:
+        s.project.add_object("ellipse")
+        s.click(0, 1, *clip.interior(0, 1))
+        s.propagator.start()
+        assert s.propagator.wait(120)
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("case, args, code, words", [
+    ("missing video", ["annotate", "{d}/nothing.mp4", "--no-browser"], 1, ["nothing.mp4", "no such file"]),
+    ("not a video", ["annotate", "{d}/notes.txt", "--no-browser"], 1, ["notes.txt"]),
+    ("project of another video", ["annotate", "{d}/other.mp4", "--project", "{d}/proj", "--no-browser"], 1,
+     ["made for another video", "clip.mp4"]),
+    ("truncated state", ["annotate", "{d}/clip.mp4", "--project", "{d}/broken", "--no-browser"], 1,
+     ["project.json", "damaged or truncated", "nothing was changed"]),
+    ("project is a file", ["annotate", "{d}/clip.mp4", "--project", "{d}/notes.txt", "--no-browser"], 2,
+     ["--project", "notes.txt"]),
+    ("bad port", ["annotate", "{d}/clip.mp4", "--port", "70000"], 2, ["--port"]),
+    ("export: unknown format", ["annotate", "export", "{d}/proj", "--format", "gif"], 2, ["--format"]),
+    ("export: not a project", ["annotate", "export", "{d}", "--format", "davis"], 1, ["no project here"]),
+    ("export: bad size", ["annotate", "export", "{d}/proj", "-f", "training", "--size", "3x3"], 2, ["--size"]),
+])
+def test_bad_input(clip: Clip, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, args: list[str],
+                   code: int, words: list[str]) -> None:
+    d = clip.path.parent
+    (d / "notes.txt").write_text("not a video")
+    write_video(demo_scene(96, 64, 6, seed=5), d / "other.mp4", audio=False)
+    _annotated(clip, d / "proj")
+    _annotated(clip, d / "broken")
+    state = d / "broken" / STATE
+    state.write_bytes(state.read_bytes()[:-40])
+    masks_before = sorted(p.name for p in (d / "broken" / "masks").iterdir())
+    capsys.readouterr()
+    assert main([a.format(d=d) for a in args]) == code, case
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0], err
+    for w in words:
+        assert w in err[0], (case, err[0])
+    assert sorted(p.name for p in (d / "broken" / "masks").iterdir()) == masks_before
+
+
+def test_export_command(clip: Clip, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    proj = tmp_path / "proj"
+    _annotated(clip, proj)
+    assert main(["annotate", "export", str(proj), "-f", "davis", "-f", "coco", "-f", "training", "--size", "64x48",
+                 "--gray", "--block", "4", "-q"]) == 0
+    assert len(list((proj / "export/davis/Annotations/480p/clip").glob("*.png"))) == N
+    assert json.loads((proj / "export/coco.json").read_text())["categories"] == [{"id": 1, "name": "ellipse"}]
+    manifest = json.loads((proj / "export/train-64x48-gray/manifest.json").read_text())
+    assert manifest["split"]["block"] == 4 and manifest["split"]["val"] % 4 == 0
+    assert main(["annotate", "export", str(proj), "-f", "davis", "-f", "coco", "-o", str(tmp_path / "x")]) == 2
+
+
+def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["annotate", "open", "--help"]) == 0
+    out = capsys.readouterr().out
+    for opt in ("--project", "--host", "--port", "--no-browser", "--engine"):
+        assert opt in out
+    assert main(["annotate", "--help"]) == 0
+    assert "export" in capsys.readouterr().out
+
+
+def test_split_blocks_never_mixes_neighbouring_frames() -> None:
+    from vidseg.annotate.export import split_blocks
+
+    train, val = split_blocks(100, 0.2, 10)
+    assert len(val) == 20 and sorted(train + val) == list(range(100))
+    starts = [t for t in val if t - 1 not in val]
+    assert all(s % 10 == 0 for s in starts) and np.all(np.diff(sorted(val))[np.diff(sorted(val)) > 1] > 10)
