@@ -15,7 +15,7 @@ from vidseg.eval.metrics import jaccard
 from vidseg.io.palette import read_mask
 
 from .browser_helpers import chromium_path, running
-from .conftest import H, N, W, Clip
+from .conftest import Clip, H, N, W
 
 pytest.importorskip("fastapi", reason="the annotate extra (fastapi, uvicorn) is not installed")
 pytest.importorskip("uvicorn", reason="the annotate extra (fastapi, uvicorn) is not installed")

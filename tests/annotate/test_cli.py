@@ -14,7 +14,7 @@ from vidseg.annotate.session import AnnotateSession
 from vidseg.cli.main import main
 from vidseg.synthetic import demo_scene, write_video
 
-from .conftest import N, Clip
+from .conftest import Clip, N
 
 
 def _annotated(clip: Clip, project: Path) -> None:

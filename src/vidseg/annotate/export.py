@@ -9,7 +9,8 @@ only then. Frames without a mask are exported as background.
 * ``youtube-vos``: ``export/youtube-vos/{JPEGImages,Annotations}/<name>/NNNNN.{jpg,png}`` and
   ``meta.json`` (each object's category = its name, and the frames it appears on).
 * ``coco``: ``export/coco.json``, COCO RLE per object and frame (categories = the objects).
-* ``per-object``: ``export/per-object/<id>/NNNNN.png``, binary 0/255 masks.
+* ``per-object``: ``export/per-object/<id>/NNNNN.png``, binary 0/255 masks (with the palette
+  PNGs ``export/per-object/NNNNN.png`` beside them).
 * ``overlay``: ``export/overlay.mp4``, the masks drawn over the video at its own timestamps,
   with its audio.
 * ``training``: ``export/train-WxH[-gray]/{train,val}/{images,masks}/NNNNN.png`` and
@@ -35,7 +36,8 @@ from vidseg.io.atomic import atomic_dir, write_bytes_atomic
 from vidseg.io.overlay import draw_overlay
 from vidseg.io.palette import davis_palette, write_mask
 from vidseg.io.reader import open_video
-from vidseg.io.writers import OverlayVideoWriter, RleWriter
+from vidseg.io.source import VideoReader, frame_ranges
+from vidseg.io.writers import MaskFolderWriter, OverlayVideoWriter, RleWriter
 
 FORMATS = ("davis", "youtube-vos", "coco", "per-object", "overlay", "training")
 EXPORT_DIR = "export"
@@ -91,7 +93,7 @@ def export(project: Project, fmt: str, *, out: str | Path | None = None, trainin
     return _training(project, Path(out) if out else base / name, opts, report)
 
 
-def _frames(project: Project):  # type: ignore[no-untyped-def]
+def _frames(project: Project) -> VideoReader:
     return open_video(project.source.path)
 
 
@@ -159,23 +161,12 @@ def _coco(project: Project, out: Path, report: Progress) -> Path:
 
 def _per_object(project: Project, out: Path, report: Progress) -> Path:
     n = project.frame_count
-    ids = project.object_ids()
     with atomic_dir(out, force=True) as tmp:
-        for o in ids:
-            (tmp / str(o)).mkdir()
+        writer = MaskFolderWriter(tmp, force=True, per_object=True)
         for t in range(n):
-            labels = project.labels_or_empty(t)
-            for o in ids:
-                _write_binary(tmp / str(o) / f"{t:05d}.png", labels == o)
+            writer.write(f"{t:05d}", project.labels_or_empty(t))
             report(t + 1, n)
     return out
-
-
-def _write_binary(path: Path, mask: np.ndarray) -> None:
-    ok, buf = cv2.imencode(".png", mask.astype(np.uint8) * 255)
-    if not ok:
-        raise InputError("cannot encode a mask as PNG", path)
-    path.write_bytes(buf.tobytes())
 
 
 def _palette(project: Project) -> np.ndarray:
@@ -248,18 +239,8 @@ def _training(project: Project, out: Path, opts: TrainingOptions, report: Progre
             "objects": [{"id": o["id"], "name": o["name"]} for o in objs],
             "split": {"method": "blocks of consecutive frames", "block": opts.block or max(10, n // 10),
                       "val_share": opts.val_share, "train": counts["train"], "val": counts["val"],
-                      "val_frames": _ranges(val)},
+                      "val_frames": frame_ranges(val)},
             "user_set_frames": project.user_frames(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    return out
-
-
-def _ranges(frames: list[int]) -> list[list[int]]:
-    out: list[list[int]] = []
-    for f in frames:
-        if out and f == out[-1][1] + 1:
-            out[-1][1] = f
-        else:
-            out.append([f, f])
     return out
