@@ -154,6 +154,15 @@ function draw() {
   }
 }
 
+// the canvas fills the stage, the frame's aspect kept (CSS size only: it maps back in framePoint)
+function fit() {
+  const st = $("stage"), k = Math.min(st.clientWidth / S.width, st.clientHeight / S.height);
+  if (!isFinite(k) || k <= 0) return;
+  view.style.width = Math.floor(S.width * k) + "px"; view.style.height = Math.floor(S.height * k) + "px";
+  if (S.state) renderTimeline(S.state.timeline);
+}
+window.addEventListener("resize", fit);
+
 // the frame pixel under a mouse event: the canvas's CSS scale, then zoom and pan
 function framePoint(e) {
   const r = view.getBoundingClientRect();
@@ -297,6 +306,7 @@ run(async () => {
   const s = await api("GET", "/api/state");
   S.count = s.source.frames; S.width = s.source.width; S.height = s.source.height;
   view.width = S.width; view.height = S.height;
+  fit();
   $("frame-slider").max = S.count - 1; $("frame-count").textContent = String(S.count - 1);
   $("source").textContent = s.source.path.split(/[\\/]/).pop() + ` · ${S.width}x${S.height} · engine ${s.engine}`;
   applyState(s);
