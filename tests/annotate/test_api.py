@@ -273,3 +273,35 @@ def test_all_exports(client: TestClient, session: AnnotateSession, clip: Clip) -
 
     with Image.open(next((out["training"] / "train" / "images").glob("*.png"))) as im:
         assert im.size == (80, 60) and im.mode == "L"
+
+
+def test_while_a_job_runs_edits_work_and_undo_waits(client: TestClient, session: AnnotateSession, clip: Clip) -> None:
+    from vidseg.annotate.propagate import Propagator
+    from vidseg.vos.engines import make_tracker
+
+    gate = threading.Event()
+
+    class Gated:  # the classical engine, held at each step until the test lets it go
+        def __init__(self) -> None:
+            self.inner = make_tracker("classical")
+
+        def step(self, image, mask=None, objects=None):  # type: ignore[no-untyped-def]
+            if mask is None:
+                gate.wait(30)
+            return self.inner.step(image, mask, objects)
+
+        def reset(self) -> None:
+            self.inner.reset()
+
+    session.propagator = Propagator(session.project, clip.path, on_change=session.notify, tracker_factory=Gated)
+    client.post("/api/objects", json={})
+    _click(client, clip, 0)
+    assert client.post("/api/propagate", json={}).json()["job"]["state"] == "running"
+    r = client.post("/api/undo")
+    assert r.status_code == 400 and "propagation is running" in r.json()["error"]
+    _click(client, clip, 9)  # the page stays usable: a click on a frame ahead of the job
+    gate.set()
+    assert session.propagator.wait(120)
+    p = session.project
+    assert p.status(9) == "user" and p.user_frames() == [0, 9]
+    assert client.post("/api/undo").json()["undone"].startswith("positive click on frame 9")

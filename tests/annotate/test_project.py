@@ -120,3 +120,22 @@ def test_delete_object_removes_its_pixels_everywhere_in_one_undo_step(tmp_path: 
     assert set(np.unique(p.mask(0))) == {0, 2} and p.object_ids() == [2]
     p.undo()
     assert np.array_equal(p.mask(0), both) and p.object_ids() == [1, 2]
+
+
+def test_history_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidseg.annotate import project as project_module
+
+    monkeypatch.setattr(project_module, "HISTORY_FRAMES", 12)
+    p = Project.create(tmp_path / "proj", SRC)
+    p.add_object()
+    for k in range(4):  # four propagations of 5 frames each
+        p.set_user_mask(0, _mask(1, k))
+        p.begin_propagation(f"run {k}")
+        for t in range(1, 6):
+            p.put_propagated(t, _mask(1, k), [])
+        p.end_propagation([0])
+    kept = [e["what"] for e in p._state["history"]]
+    assert sum(len(e["frames"]) for e in p._state["history"]) <= 12 and kept[-1] == "run 3"
+    q = Project.open(tmp_path / "proj", SRC)  # the revisions only the dropped steps used are gone
+    assert len(list((tmp_path / "proj" / "masks").iterdir())) < 4 * 6
+    assert np.array_equal(q.mask(3), _mask(1, 3))

@@ -40,6 +40,7 @@ PREVIOUS = "project.prev.json"
 MASKS = "masks"
 FORMAT = 1
 HISTORY_LIMIT = 100  # undo steps kept
+HISTORY_FRAMES = 20_000  # frame changes kept for undo, over all steps
 MAX_OBJECTS = 255
 USER, PROPAGATED = "user", "propagated"
 _MASK_NAME = re.compile(r"^(\d+)\.(\d+)\.png$")
@@ -412,9 +413,14 @@ class Project:
         self.version += 1
 
     def _trim_history(self) -> None:
+        """Keep at most :data:`HISTORY_LIMIT` undo steps and :data:`HISTORY_FRAMES` frame records
+        (the state file and the kept mask revisions stay bounded on long videos)."""
         hist = self._state["history"]
         if len(hist) > HISTORY_LIMIT:
             del hist[: len(hist) - HISTORY_LIMIT]
+        total = sum(len(e["frames"]) for e in hist)
+        while len(hist) > 1 and total > HISTORY_FRAMES and hist[0] is not self._open_entry:
+            total -= len(hist.pop(0)["frames"])
 
     def _next_rev(self) -> int:
         rev = self._rev
