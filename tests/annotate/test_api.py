@@ -305,3 +305,13 @@ def test_while_a_job_runs_edits_work_and_undo_waits(client: TestClient, session:
     p = session.project
     assert p.status(9) == "user" and p.user_frames() == [0, 9]
     assert client.post("/api/undo").json()["undone"].startswith("positive click on frame 9")
+
+
+def test_a_session_that_cannot_start_says_why_on_the_page() -> None:
+    from vidseg.annotate.server import create_error_app
+
+    client = TestClient(create_error_app("clip.mp4: this project was made for another video"))
+    assert 'data-testid="status"' in client.get("/").text
+    for method, path in (("GET", "/api/state"), ("POST", "/api/propagate")):
+        r = client.request(method, path, json={} if method == "POST" else None)
+        assert r.status_code == 503 and r.json() == {"error": "clip.mp4: this project was made for another video"}

@@ -128,3 +128,33 @@ def test_server_killed_mid_session_loses_nothing(browser: Any, clip: Clip, tmp_p
         assert s["timeline"] == timeline and s["resumed"] and s["can_undo"]
         assert {k: httpx.get(f"{server.url}/api/frames/{k}/mask.png").content for k in range(N)} == saved
         page.close()
+
+
+def test_the_page_shows_why_a_session_could_not_start(browser: Any) -> None:
+    import threading
+
+    import uvicorn
+
+    from vidseg.annotate.server import create_error_app
+
+    from .browser_helpers import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_error_app("proj/project.json: the project state is damaged"),
+                                           host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        page = browser.new_page()
+        for _ in range(100):
+            try:
+                page.goto(f"http://127.0.0.1:{port}/")
+                break
+            except sync_api.Error:
+                page.wait_for_timeout(100)
+        sync_api.expect(page.locator("#message")).to_contain_text("the project state is damaged")
+        sync_api.expect(page.get_by_test_id("status")).to_contain_text("error")
+        page.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -368,3 +368,27 @@ def create_app(session: AnnotateSession, *, token: str | None = None, max_body: 
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     return _LimitAndGuard(app, token, max_body, max_upload)
+
+
+def create_error_app(message: str, *, token: str | None = None) -> Any:
+    """The page alone, for a session that could not start (a video that cannot be opened, a
+    project of another video, a damaged state file): every API call answers ``message``, which
+    the page shows."""
+    app = FastAPI(title="vidseg annotate", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/")
+    def index() -> Response:
+        return Response(static_text("index.html"), media_type=STATIC_FILES["index.html"],
+                        headers={"Cache-Control": "no-store"})
+
+    @app.get("/static/{name}")
+    def static(name: str) -> Response:
+        if name not in STATIC_FILES:
+            return JSONResponse({"error": f"no static file {name!r}"}, status_code=404)
+        return Response(static_text(name), media_type=STATIC_FILES[name], headers={"Cache-Control": "no-store"})
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def failed(rest: str) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=503)
+
+    return _LimitAndGuard(app, token, MAX_BODY, MAX_UPLOAD)

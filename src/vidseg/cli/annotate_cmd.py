@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from vidseg.cli.common import echo, quiet_option
-from vidseg.errors import InputError, UsageError
+from vidseg.errors import InputError, UsageError, VidsegError
 from vidseg.vos.engines import engine_descriptions, engine_names
 
 EXPORT_FORMATS = ("davis", "youtube-vos", "coco", "per-object", "overlay", "training")
@@ -70,9 +70,9 @@ def open_cmd(source: Path, project_dir: Path | None, host: str, port: int, no_br
              quiet: bool) -> None:
     """Start the annotation page for VIDEO (a video file or a folder of frames)."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - checked here, used by _serve
 
-        from vidseg.annotate.server import create_app, is_local
+        from vidseg.annotate.server import create_app, create_error_app, is_local
     except ImportError as exc:
         raise InputError(f"vidseg annotate needs FastAPI and uvicorn ({exc.name} is missing): "
                          'pip install "vidseg[annotate]"') from exc
@@ -80,10 +80,20 @@ def open_cmd(source: Path, project_dir: Path | None, host: str, port: int, no_br
 
     say = echo(quiet)
     port = _port(host, port)
-    session = AnnotateSession(source, project_dir, engine=engine)
     token = None if is_local(host) else secrets.token_urlsafe(18)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    try:
+        session = AnnotateSession(source, project_dir, engine=engine)
+    except VidsegError as exc:
+        if no_browser:
+            raise
+        # the page the user is about to see says it too; the command still fails
+        click.echo(f"vidseg: error: {exc}", err=True)
+        click.echo(f"(the page at {url} shows this error; Ctrl+C to stop)", err=True)
+        webbrowser.open(url)
+        _serve(create_error_app(str(exc), token=token), host, port)
+        raise click.exceptions.Exit(1) from None
     say(f"project: {session.project.folder} ({'resumed' if session.resumed else 'new'}; "
         f"{session.project.frame_count} frames)")
     say(f"open {url}   (Ctrl+C stops the server; everything is saved as you go)")
@@ -91,12 +101,17 @@ def open_cmd(source: Path, project_dir: Path | None, host: str, port: int, no_br
         say("vidseg: warning: listening beyond this computer; anyone with the URL (and its token) can edit the project")
     if not no_browser:
         webbrowser.open(url)
-    config = uvicorn.Config(create_app(session, token=token), host=host, port=port, log_level="warning",
-                            access_log=False, lifespan="off")
     try:
-        uvicorn.Server(config).run()
+        _serve(create_app(session, token=token), host, port)
     finally:
         session.close()
+
+
+def _serve(app: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    uvicorn.Server(config).run()
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int]:

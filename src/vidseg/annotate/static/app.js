@@ -303,7 +303,11 @@ function listen() {
 }
 
 run(async () => {
-  const s = await api("GET", "/api/state");
+  let s;
+  try { s = await api("GET", "/api/state"); } catch (e) {
+    $("status").textContent = "error: nothing loaded"; $("status").className = "status running";
+    throw e;
+  }
   S.count = s.source.frames; S.width = s.source.width; S.height = s.source.height;
   view.width = S.width; view.height = S.height;
   fit();
