@@ -150,10 +150,11 @@ def _scores(session: AnnotateSession, gts: list[np.ndarray]) -> tuple[float, flo
     return float(np.mean(js)), float(np.mean(fs)), js
 
 
-def interactive(data: Path, seq: str, rounds: int, engine: str, tmp: Path) -> dict[str, object]:
+def interactive(data: Path, seq: str, rounds: int, engine: str, tmp: Path, prime: int = 2) -> dict[str, object]:
     root = data / "davis2016-dev"
     gts = [read_mask(p) > 0 for p in sorted((root / "Annotations/480p" / seq).glob("*.png"))]
-    session = AnnotateSession(root / "JPEGImages/480p" / seq, tmp / f"{seq}.vidseg", engine=engine)
+    session = AnnotateSession(root / "JPEGImages/480p" / seq, tmp / f"{seq}-{prime}.vidseg", engine=engine)
+    session.propagator.prime = prime
     curve: list[float] = []
     j_curve: list[float] = []
     prop_fps: list[float] = []
@@ -192,6 +193,9 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--engine", default="default")
     ap.add_argument("--sequences", default=",".join(SEQUENCES))
+    ap.add_argument("--prime", type=int, default=2,
+                    help="user-set frames put in the engine's memory before each pass (the page's default: 2)")
+    ap.add_argument("--skip-latency", action="store_true", help="only the DAVIS interactive measure")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
@@ -200,12 +204,13 @@ def main() -> int:
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="vidseg-annotate-bench-") as t:
         tmp = Path(t)
-        out["click"] = click_latency(data if have else None, tmp)
-        out["seek"] = seek_latency(tmp)
+        if not args.skip_latency:
+            out["click"] = click_latency(data if have else None, tmp)
+            out["seek"] = seek_latency(tmp)
         if have:
-            out["interactive"] = [interactive(data, s, args.rounds, args.engine, tmp)
+            out["interactive"] = [interactive(data, s, args.rounds, args.engine, tmp, args.prime)
                                   for s in args.sequences.split(",") if s]
-    lines = _markdown(out, have, args)
+    lines = _markdown(out, have, args) if not args.skip_latency else [json.dumps(out.get("interactive"))]
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     print("\n".join(lines) if args.markdown else json.dumps(out, indent=1))

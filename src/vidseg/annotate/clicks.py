@@ -26,8 +26,9 @@ from vidseg.errors import InputError
 Point = tuple[float, float]
 WORK_SHORT = 240  # px: GrabCut's working short side
 ITERATIONS = 4
+BAND_SHARE = 0.03  # of the short side: the band around the geodesic region GrabCut may claim
 GEODESIC_SHORT = 120  # px: the geodesic region's working short side
-GEODESIC_FLOOR = 0.5  # added to every colour step, so flat regions still have a length
+GEODESIC_FLOOR = 2.0  # added to every colour step (Lab units), so flat regions still have a length
 
 
 def _work_scale(h: int, w: int) -> float:
@@ -126,7 +127,7 @@ def _first_click(image: np.ndarray, x: int, y: int) -> np.ndarray:
     sx, sy = min(sw - 1, int(x * s)), min(sh - 1, int(y * s))
     guess = cv2.resize(region.astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST)
     seeds = np.where(guess > 0, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-    band = max(3, round(0.03 * min(sh, sw)))
+    band = max(3, round(BAND_SHARE * min(sh, sw)))
     seeds[cv2.dilate(guess, np.ones((2 * band + 1, 2 * band + 1), np.uint8)) == 0] = cv2.GC_BGD
     r = max(2, round(0.012 * np.hypot(sh, sw)))
     cv2.circle(seeds, (sx, sy), r, cv2.GC_FGD, -1)

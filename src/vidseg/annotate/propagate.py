@@ -33,6 +33,7 @@ from vidseg.vos.stepping import Tracker
 DIRECTIONS = ("both", "forward", "backward")
 LOST_SHARE = 0.05  # an object below this share of its area on the anchor frame is flagged lost
 SAVE_EVERY_S = 1.0
+PRIME = 2  # other user-set frames (the nearest) put in the engine's memory before a pass
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,15 @@ class JobState:
 class Propagator:
     """Runs at most one propagation job at a time in a background thread, over ``project``,
     reading the video at ``source`` with its own reader; ``engine`` names the tracking engine.
-    ``on_change`` is called (from the job's thread) whenever the job state or the project changes."""
+    ``on_change`` is called (from the job's thread) whenever the job state or the project changes.
+    Each pass first shows the engine the ``prime`` user-set frames nearest its anchor (their
+    masks of the anchor's objects), then the anchor, then the frames to propagate to."""
 
     def __init__(self, project: Project, source: str | Path, engine: str = "default",
                  on_change: Callable[[], None] | None = None,
-                 tracker_factory: Callable[[], Tracker] | None = None) -> None:
+                 tracker_factory: Callable[[], Tracker] | None = None, prime: int = PRIME) -> None:
         self.project = project
+        self.prime = prime
         self.source = str(source)
         self.engine = engine
         self._factory = tracker_factory or (lambda: make_tracker(engine))
@@ -201,6 +205,14 @@ class Propagator:
         tracker = self._tracker
         assert tracker is not None
         tracker.reset()
+        # the nearest other user-set frames enter the engine's memory first (as given frames), so
+        # a pass from a correction still knows what the object looked like where it was set before
+        others = sorted((t for t in self.project.user_frames() if t != p.anchor), key=lambda t: abs(t - p.anchor))
+        for t in others[: self.prime]:
+            m = self.project.mask(t)
+            present = [o for o in ids if m is not None and (m == o).any()]
+            if m is not None and present:
+                tracker.step(reader.read(t).image, np.where(np.isin(m, present), m, 0).astype(np.uint8), present)
         frames = (reader.read(t) for t in range(p.anchor, p.stop + 1)) if step > 0 else \
             frames_backward(reader, p.anchor, first=p.stop)
         for frame in frames:
