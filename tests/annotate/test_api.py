@@ -315,3 +315,36 @@ def test_a_session_that_cannot_start_says_why_on_the_page() -> None:
     for method, path in (("GET", "/api/state"), ("POST", "/api/propagate")):
         r = client.request(method, path, json={} if method == "POST" else None)
         assert r.status_code == 503 and r.json() == {"error": "clip.mp4: this project was made for another video"}
+
+
+def test_a_pass_first_shows_the_engine_the_nearest_user_frames(client: TestClient, session: AnnotateSession,
+                                                                clip: Clip) -> None:
+    from vidseg.annotate.propagate import Propagator
+    from vidseg.vos.engines import make_tracker
+
+    steps: list[tuple[int, bool]] = []  # (frame, given a mask) in the order the engine saw them
+    images = {t: session.frames.image(t) for t in range(N)}
+
+    class Recording:
+        def __init__(self) -> None:
+            self.inner = make_tracker("classical")
+
+        def step(self, image, mask=None, objects=None):  # type: ignore[no-untyped-def]
+            t = next(k for k, im in images.items() if np.array_equal(im, image))
+            steps.append((t, mask is not None))
+            return self.inner.step(image, mask, objects)
+
+        def reset(self) -> None:
+            steps.append((-1, False))
+            self.inner.reset()
+
+    session.propagator = Propagator(session.project, clip.path, on_change=session.notify,
+                                    tracker_factory=Recording, prime=1)
+    client.post("/api/objects", json={})
+    _click(client, clip, 0)
+    _click(client, clip, 12)
+    _propagate(client, session, frames=[12])
+    # each pass: a reset, frame 0 (the nearest other user-set frame) given, then 12, then the
+    # frames it propagates to: forward to the end, backward down to 7 (nearer 12 than 0)
+    primed = [(-1, False), (0, True), (12, True)]
+    assert steps == primed + [(t, False) for t in (13, 14, 15)] + primed + [(t, False) for t in (11, 10, 9, 8, 7)]
