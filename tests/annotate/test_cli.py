@@ -37,6 +37,8 @@ def _annotated(clip: Clip, project: Path) -> None:
      ["project.json", "damaged or truncated", "nothing was changed"]),
     ("project is a file", ["annotate", "{d}/clip.mp4", "--project", "{d}/notes.txt", "--no-browser"], 2,
      ["--project", "notes.txt"]),
+    ("project folder cannot be made", ["annotate", "{d}/clip.mp4", "--project", "{d}/notes.txt/sub", "--no-browser"],
+     1, ["notes.txt/sub", "cannot create the project folder"]),
     ("bad port", ["annotate", "{d}/clip.mp4", "--port", "70000"], 2, ["--port"]),
     ("export: unknown format", ["annotate", "export", "{d}/proj", "--format", "gif"], 2, ["--format"]),
     ("export: not a project", ["annotate", "export", "{d}", "--format", "davis"], 1, ["no project here"]),

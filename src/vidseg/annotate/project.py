@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from vidseg.errors import ArgumentError, InputError
+from vidseg.errors import ArgumentError, InputError, OutputError
 from vidseg.io.atomic import atomic_path, write_bytes_atomic
 from vidseg.io.palette import PALETTE, read_mask, write_mask
 
@@ -89,7 +89,11 @@ class Project:
         d = Path(folder)
         if (d / STATE).exists():
             raise InputError("already holds a project", d)
-        (d / MASKS).mkdir(parents=True, exist_ok=True)
+        try:
+            (d / MASKS).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the project folder ({exc.strerror or exc}); give another "
+                              "--project", d) from exc
         state = {"format": FORMAT, "source": source.__dict__, "objects": [], "frames": {},
                  "lost": {}, "dirty": [], "history": [], "undone": [], "next_rev": 1}
         p = cls(d, state)
