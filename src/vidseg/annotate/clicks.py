@@ -26,6 +26,8 @@ from vidseg.errors import InputError
 Point = tuple[float, float]
 WORK_SHORT = 240  # px: GrabCut's working short side
 ITERATIONS = 4
+LOCAL_WINDOW = 1.5  # a corrective click's window: half its side, in units of sqrt(object area)
+LOCAL_SEED = 0.06  # the sure disc around a corrective click, as a share of the window's side
 BAND_SHARE = 0.03  # of the short side: the band around the geodesic region GrabCut may claim
 GEODESIC_SHORT = 120  # px: the geodesic region's working short side
 GEODESIC_FLOOR = 2.0  # added to every colour step (Lab units), so flat regions still have a length
@@ -141,7 +143,7 @@ def _first_click(image: np.ndarray, x: int, y: int) -> np.ndarray:
 def _local_edit(image: np.ndarray, current: np.ndarray, x: int, y: int, positive: bool) -> np.ndarray:
     h, w = image.shape[:2]
     area = float(current.sum())
-    half = int(np.clip(0.75 * np.sqrt(area), 24, 0.5 * max(h, w)))
+    half = int(np.clip(LOCAL_WINDOW * np.sqrt(area), 24, 0.5 * max(h, w)))
     x0, x1, y0, y1 = max(0, x - half), min(w, x + half + 1), max(0, y - half), min(h, y + half + 1)
     crop, cur = image[y0:y1, x0:x1], current[y0:y1, x0:x1]
     ch, cw = cur.shape
@@ -153,7 +155,7 @@ def _local_edit(image: np.ndarray, current: np.ndarray, x: int, y: int, positive
         cur_s = cur
     sh, sw = cur_s.shape
     sx, sy = min(sw - 1, int((x - x0) * s)), min(sh - 1, int((y - y0) * s))
-    r = max(2, round(0.04 * min(sh, sw)))
+    r = max(2, round(LOCAL_SEED * min(sh, sw)))
     seeds = np.where(cur_s, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     cv2.circle(seeds, (sx, sy), r, cv2.GC_FGD if positive else cv2.GC_BGD, -1)
     got = _grabcut(crop, seeds)
