@@ -5,7 +5,8 @@
   the object, a band around them probably not, the rest surely not; GrabCut at a working
   resolution (short side 240 px) refines that, and the part connected to the click is the mask,
   upsampled smoothly.
-* Any later click edits the object's current mask **locally**: GrabCut runs in a window around
+* A negative click on a separate part of the mask smaller than the rest removes that part.
+* Any other later click edits the object's current mask **locally**: GrabCut runs in a window around
   the click (its size follows the object's), the current mask its starting guess, the click a
   sure seed; a positive click may only add the part connected to it, a negative one may only
   remove the part around it. Pixels outside the window never change.
@@ -142,6 +143,12 @@ def _first_click(image: np.ndarray, x: int, y: int) -> np.ndarray:
 
 def _local_edit(image: np.ndarray, current: np.ndarray, x: int, y: int, positive: bool) -> np.ndarray:
     h, w = image.shape[:2]
+    if not positive and current[y, x]:
+        # a negative click on a separate, smaller part of the mask removes that part whole
+        _, comp = cv2.connectedComponents(current.astype(np.uint8), connectivity=8)
+        part = comp == comp[y, x]
+        if part.sum() < 0.5 * current.sum():
+            return current & ~part
     area = float(current.sum())
     half = int(np.clip(LOCAL_WINDOW * np.sqrt(area), 24, 0.5 * max(h, w)))
     x0, x1, y0, y1 = max(0, x - half), min(w, x + half + 1), max(0, y - half), min(h, y + half + 1)
