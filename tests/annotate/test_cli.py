@@ -91,3 +91,20 @@ def test_split_blocks_never_mixes_neighbouring_frames() -> None:
     assert len(val) == 20 and sorted(train + val) == list(range(100))
     starts = [t for t in val if t - 1 not in val]
     assert all(s % 10 == 0 for s in starts) and np.all(np.diff(sorted(val))[np.diff(sorted(val)) > 1] > 10)
+
+
+def test_setup_installs_the_page_and_ci_installs_chromium() -> None:
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = project["project"]["optional-dependencies"]
+    names = {e: {re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0].lower() for r in reqs} for e, reqs in extras.items()}
+    assert {"fastapi", "uvicorn"} <= names["annotate"]
+    assert {"fastapi", "uvicorn", "httpx", "playwright"} <= names["dev"]
+    assert "annotate/static/*" in project["tool"]["setuptools"]["package-data"]["vidseg"]
+    install = re.search(r"^install:.*\n((?:\t.*\n)+)", (root / "Makefile").read_text(encoding="utf-8"), re.M)
+    assert install is not None and '".[annotate]"' in install.group(1)
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.index("apt-get install -y") < ci.index("make test") and "chromium" in ci
