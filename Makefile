@@ -25,6 +25,7 @@ demo: install
 	$(BIN)/vidseg eval --gt $(DEMO_DIR)/sample-gt --pred $(DEMO_DIR)/masks
 	@echo "Demo results: masks in $(DEMO_DIR)/masks, overlay video $(DEMO_DIR)/overlay.mp4, COCO RLE $(DEMO_DIR)/masks.json"
 	@echo "The vidseg command is $(BIN)/vidseg (or run 'source $(BIN)/activate' once, then just 'vidseg')."
+	@echo "To annotate a video in the browser: $(BIN)/vidseg annotate $(DEMO_DIR)/sample.mp4"
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks

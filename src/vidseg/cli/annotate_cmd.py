@@ -26,7 +26,7 @@ class _DefaultToOpen(click.Group):
         return super().resolve_command(ctx, args)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, "VIDEO|FRAMES_DIR [OPTIONS]  |  export PROJECT --format F")
+        formatter.write_usage(ctx.command_path, "VIDEO [OPTIONS]  |  export PROJECT -f FORMAT")
 
 
 @click.group("annotate", cls=_DefaultToOpen, context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,7 +81,8 @@ def open_cmd(source: Path, project_dir: Path | None, host: str, port: int, no_br
     say = echo(quiet)
     port = _port(host, port)
     token = None if is_local(host) else secrets.token_urlsafe(18)
-    shown = f"[{host}]" if ":" in host else host
+    # a wildcard address is not one to browse to: this computer's own address is
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     try:
         session = AnnotateSession(source, project_dir, engine=engine)
