@@ -1,0 +1,131 @@
+"""The people pipeline's plumbing on synthetic frames, with stand-in models: people are found,
+followed without running the detector every frame, and keep their ids through a crossing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidseg.segment.identity import IdentityTracker
+from vidseg.segment.people.detector import ssd_anchors
+from vidseg.segment.people.tracker import PeopleOptions, PeopleSegmenter, views
+
+BACKGROUND = (90, 90, 90)
+COLOURS = [(230, 40, 40), (40, 200, 60)]
+
+
+def _blobs(img: np.ndarray) -> list[np.ndarray]:
+    """Masks of the non-background colours of an image in 0..1."""
+    out = []
+    for c in COLOURS:
+        m = np.all(np.abs(img - np.asarray(c) / 255.0) < 0.08, axis=2)
+        if m.sum() > 20:
+            out.append(m)
+    return out
+
+
+class FakeDetector:
+    """Reports each coloured figure of the input, encoded on its nearest anchor as the real model
+    does: box, hip centre (the figure's centre) and size point (its top middle)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        self.calls += 1
+        a = ssd_anchors()
+        raw = np.zeros((1, a.shape[0], 12), np.float32)
+        scores = np.full((1, a.shape[0], 1), -10.0, np.float32)
+        for m in _blobs((x[0] + 1.0) / 2.0):
+            ys, xs = np.nonzero(m)
+            cx, cy = (xs.min() + xs.max() + 1) / 2, (ys.min() + ys.max() + 1) / 2
+            i = int(np.argmin(((a * 224 - [cx, cy]) ** 2).sum(axis=1)))
+            ax, ay = a[i] * 224
+            raw[0, i, :4] = [cx - ax, cy - ay, xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()]
+            raw[0, i, 4:8] = [cx - ax, cy - ay, cx - ax, ys.min() - ay]
+            scores[0, i] = 5.0
+        return [raw, scores]
+
+
+class FakeLandmarks:
+    """Segments the figure whose colour is at the crop's centre; its centre and top middle are
+    the landmarks that place the next region."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        self.calls += 1
+        img = x[0]
+        c = img[128, 128]
+        lm = np.zeros((39, 5), np.float32)
+        lm[:, 3:] = 10.0  # visible, present
+        seg = np.full((256, 256), -8.0, np.float32)
+        flag = np.zeros((1, 1), np.float32)
+        if np.abs(c - np.asarray(BACKGROUND) / 255.0).max() > 0.1:
+            m = np.all(np.abs(img - c) < 0.08, axis=2)
+            ys, xs = np.nonzero(m)
+            seg[m] = 8.0
+            flag[0, 0] = 1.0
+            lm[33, :2] = [(xs.min() + xs.max() + 1) / 2, (ys.min() + ys.max() + 1) / 2]
+            lm[34, :2] = [(xs.min() + xs.max() + 1) / 2, ys.min()]
+        return [lm.reshape(1, 195), flag, seg[None, :, :, None]]
+
+
+def _frame(t: int, n: int, w: int = 320, h: int = 160) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Two 16x60 figures crossing: red left to right in front, green right to left behind, lower."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = BACKGROUND
+    truth = []
+    xs = [40 + (w - 96) * t / (n - 1), w - 56 - (w - 96) * t / (n - 1)]
+    tops = [30, 75]
+    for k in (1, 0):  # green first: red is in front
+        x0, y0 = round(xs[k]), tops[k]
+        img[y0:y0 + 60, x0:x0 + 16] = COLOURS[k]
+    for k in (0, 1):
+        truth.append(np.all(img == COLOURS[k], axis=2))
+    return img, truth
+
+
+def test_two_people_found_followed_and_kept_through_a_crossing() -> None:
+    n = 40
+    det, lm = FakeDetector(), FakeLandmarks()
+    people = PeopleSegmenter(lm, det, PeopleOptions(redetect_every=10, smooth=False, guided_radius=0))
+    ids = IdentityTracker()
+    seen: list[dict[int, int]] = []
+    for t in range(n):
+        img, truth = _frame(t, n)
+        inst, prob = people(img)
+        got = ids.update(inst, img)
+        assert prob.shape == img.shape[:2]
+        frame_ids = {}
+        for k, m in enumerate(truth):
+            over = [(np.logical_and(inst.masks[i], m).sum() / max(1, np.logical_or(inst.masks[i], m).sum()), i)
+                    for i in range(len(inst))]
+            best = max(over, default=(0.0, -1))
+            assert best[0] > 0.8, f"frame {t}: figure {k} not segmented (IoU {best[0]:.2f})"
+            frame_ids[k] = int(got[best[1]])
+        seen.append(frame_ids)
+    assert len({s[0] for s in seen}) == 1 and len({s[1] for s in seen}) == 1
+    assert seen[0][0] != seen[0][1]
+    # followed, not detected every frame: the first frame looks at every view, later ones rarely
+    assert det.calls <= len(views(320, 160)) + n // 10 + 1
+    assert lm.calls <= 2 * n + 4
+
+
+def test_nobody_gives_empty_instances() -> None:
+    people = PeopleSegmenter(FakeLandmarks(), FakeDetector(), PeopleOptions(smooth=True))
+    img = np.zeros((96, 128, 3), np.uint8)
+    img[:] = BACKGROUND
+    for _ in range(3):
+        inst, prob = people(img)
+        assert len(inst) == 0 and inst.masks.shape == (0, 96, 128)
+        assert prob.shape == (96, 128) and float(prob.max()) < 0.05
+
+
+@pytest.mark.parametrize(("w", "h", "count"), [(854, 480, 3), (480, 854, 3), (500, 480, 1)])
+def test_views(w: int, h: int, count: int) -> None:
+    vs = views(w, h)
+    assert len(vs) == count and vs[0] == (0, 0, w, h)
+    for x0, y0, x1, y1 in vs[1:]:
+        assert x1 - x0 == y1 - y0 == min(w, h) and 0 <= x0 and 0 <= y0 and x1 <= w and y1 <= h
