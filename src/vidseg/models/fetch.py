@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.client
 import os
@@ -20,7 +21,6 @@ import sys
 import urllib.error
 import urllib.request
 import zipfile
-import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 

@@ -36,6 +36,7 @@ class SegmentOptions:
     threshold: float | None = None
     max_det: int = 100
     want_probability: bool = False  # compute a frame-size foreground probability (soft / effects)
+    runs_per_frame: int = 1  # person-full: landmark-model runs per frame (0: every person, every frame)
 
 
 @dataclass
@@ -67,7 +68,8 @@ class Segmenter:
             smooth = self.options.smooth is not False
             self.people = PeopleSegmenter(model.backend, model.parts["detector"],
                                           PeopleOptions(smooth=smooth, smooth_alpha=self.options.smooth_alpha,
-                                                        threshold=self._threshold(0.5)))
+                                                        threshold=self._threshold(0.5),
+                                                        runs_per_frame=self.options.runs_per_frame))
         self.smoother = TemporalSmoother(alpha=self.options.smooth_alpha) \
             if self.options.smooth and self.people is None else None
         self.tracker = IdentityTracker() if model.card.task == "instance" else None

@@ -96,7 +96,9 @@ def weighted_nms(det: Detections, iou: float = 0.3, max_det: int = 10) -> Detect
     other overlapping it by more than ``iou`` become one, their boxes and keypoints averaged with
     the scores as weights; the merged detection keeps the best score."""
     order = np.argsort(-det.scores, kind="stable")
-    boxes, kps, scores = [], [], []
+    boxes: list[np.ndarray] = []
+    kps: list[np.ndarray] = []
+    scores: list[float] = []
     while order.size and len(scores) < max_det:
         near = box_iou(det.boxes[order[0]], det.boxes[order]) > iou
         near[0] = True

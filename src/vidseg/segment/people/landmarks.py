@@ -32,6 +32,12 @@ class Pose:
     presence: float
     mask: np.ndarray
 
+    def moved(self, dx: float, dy: float) -> Pose:
+        """The same pose shifted by ``(dx, dy)`` frame pixels."""
+        r = self.roi
+        return Pose(Roi(r.cx + dx, r.cy + dy, r.size, r.angle), self.landmarks + np.array([dx, dy], np.float32),
+                    self.visibility, self.presence, self.mask)
+
     def next_roi(self, margin: float = 1.25) -> Roi:
         """Where to look in the next frame: MediaPipe's ``pose_landmarks_to_roi``."""
         return roi_from_points(self.landmarks[BODY], self.landmarks[BODY + 1], margin=margin)

@@ -15,7 +15,7 @@ follow the image instead of the model's pixels.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -39,6 +39,7 @@ class PeopleOptions:
     new_presence: float = 0.9  # a candidate becomes a person with this pose presence ...
     new_visibility: float = 0.75  # ... and this mean visibility of the 33 body landmarks
     max_people: int = 6
+    runs_per_frame: int = 1  # landmark-model runs per frame (0: every person, every frame)
     work_scale: float = 0.5  # masks are combined at this fraction of the frame size
     threshold: float = 0.5
     smooth: bool = True
@@ -49,9 +50,10 @@ class PeopleOptions:
 
 @dataclass
 class _Person:
-    roi: Roi
-    velocity: np.ndarray
-    age: int = 0
+    roi: Roi  # where to look in the next frame
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # pixels per frame
+    pose: Pose | None = None  # the last pose the landmark model gave
+    stale: int = 0  # frames since then
 
 
 def views(w: int, h: int) -> list[tuple[int, int, int, int]]:
@@ -112,38 +114,61 @@ class PeopleSegmenter:
                 return True
         return False
 
+    def _pick(self) -> set[int]:
+        """The people the landmark model sees this frame: at most ``runs_per_frame``, the most
+        overdue first (frames since their last run, weighted by their size: big people, whose
+        limbs move the most pixels, are refreshed more often)."""
+        n, runs = len(self.people), self.o.runs_per_frame
+        if runs <= 0 or n <= runs:
+            return set(range(n))
+        big = max(p.roi.size for p in self.people)
+        order = sorted(range(n), key=lambda i: -(self.people[i].stale + 1) * self.people[i].roi.size / big)
+        return set(order[:runs])
+
     def _follow(self, image: np.ndarray) -> list[Pose]:
-        poses: list[Pose] = []
-        kept: list[_Person] = []
+        chosen = self._pick()
+        current: list[tuple[_Person, Pose, bool]] = []  # (person, pose, seen by the model this frame)
         self._lost = False
-        for person in self.people:
-            pose = self.landmarker(image, person.roi)
-            if pose.presence < self.o.min_presence:
-                self._lost = True
-                continue
-            poses.append(pose)
-            kept.append(person)
+        for i, person in enumerate(self.people):
+            if i in chosen or person.pose is None:
+                pose = self.landmarker(image, person.roi)
+                if pose.presence < self.o.min_presence:
+                    self._lost = True
+                    continue
+                current.append((person, pose, True))
+            else:  # not refreshed this frame: its last pose, carried along by its motion
+                d = person.velocity * (person.stale + 1)
+                current.append((person, person.pose.moved(float(d[0]), float(d[1])), False))
         det = self._detect(image)
         if det is not None:
             for roi in det.rois():
+                poses = [c[1] for c in current]
                 if len(poses) >= self.o.max_people or self._is_followed(roi, poses):
                     continue
                 pose = self.landmarker(image, roi)
                 confirmed = pose.presence >= self.o.new_presence and \
                     float(pose.visibility[:BODY].mean()) >= self.o.new_visibility
                 if confirmed and not self._is_followed(pose.next_roi(), poses):
-                    poses.append(pose)
-                    kept.append(_Person(roi, np.zeros(3)))
-        # the next frame's regions, from the poses (with half the region's recent motion)
-        people, out = [], []
-        for person, pose in zip(kept, poses, strict=True):
-            nxt = pose.next_roi()
-            if any(self._is_followed(nxt, [q]) for q in out):  # two regions ended on one person
-                continue
-            step = np.array([nxt.cx - person.roi.cx, nxt.cy - person.roi.cy, 0.0]) if person.age else np.zeros(3)
-            v = 0.5 * person.velocity + 0.5 * step
-            roi = Roi(nxt.cx + 0.5 * float(v[0]), nxt.cy + 0.5 * float(v[1]), nxt.size, nxt.angle)
-            people.append(_Person(roi, v, person.age + 1))
+                    current.append((_Person(roi), pose, True))
+        # the next frame's regions: from the poses, moved on by the people's recent motion
+        people: list[_Person] = []
+        out: list[Pose] = []
+        for person, pose, fresh in current:
+            if fresh:
+                nxt = pose.next_roi()
+                if self._is_followed(nxt, [q.pose for q in people if q.pose is not None]):
+                    continue  # two regions ended on one person
+                v = person.velocity
+                if person.pose is not None:
+                    last = person.pose.next_roi()
+                    seen = np.array([nxt.cx - last.cx, nxt.cy - last.cy]) / (person.stale + 1)
+                    v = 0.5 * v + 0.5 * seen
+                roi = Roi(nxt.cx + float(v[0]), nxt.cy + float(v[1]), nxt.size, nxt.angle)
+                people.append(_Person(roi, v, pose, 0))
+            else:
+                r = person.roi
+                people.append(_Person(Roi(r.cx + float(person.velocity[0]), r.cy + float(person.velocity[1]),
+                                          r.size, r.angle), person.velocity, person.pose, person.stale + 1))
             out.append(pose)
         self.people = people
         return out
