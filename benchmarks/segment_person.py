@@ -48,7 +48,7 @@ def _model(spec: str) -> tuple[str, dict[str, Any]]:
 
 def score(model_name: str, options: dict[str, Any], frames: Path, masks: Path) -> dict[str, float]:
     """J and flicker of the foreground (every person found) and, for instance models, of the one
-    person DAVIS annotates: the id that overlaps its mask most on the first frame, followed by id."""
+    person DAVIS annotates: the id that covers most of its mask over the sequence."""
     import cv2
 
     from vidseg.eval.metrics import jaccard
@@ -68,10 +68,10 @@ def score(model_name: str, options: dict[str, Any], frames: Path, masks: Path) -
         labels.append(seg(img).labels)
         t += time.perf_counter() - t0
     preds = [lab > 0 for lab in labels]
-    if seg.task == "instance":
-        ids, counts = np.unique(labels[0][gts[0]], return_counts=True)
-        counts[ids == 0] = 0
-        one = int(ids[np.argmax(counts)]) if counts.size and counts.max() > 0 else -1
+    if seg.task == "instance":  # the id covering most of the annotated person over the sequence
+        counts = sum(np.bincount(lab[g], minlength=256) for lab, g in zip(labels, gts, strict=True))
+        counts[0] = 0
+        one = int(np.argmax(counts)) if counts.max() > 0 else -1
         person = [lab == one for lab in labels]
     else:
         person = preds
@@ -152,7 +152,7 @@ def _print(rows: list[dict[str, Any]], sp: list[dict[str, Any]], names: list[str
     if rows:
         print("J (higher is better) and flicker (lower is steadier) on DAVIS-2016 person sequences, each "
               "model with its default settings. person-full is scored on the id of the annotated person "
-              "(the one overlapping its mask most on the first frame); J of every person it finds (the "
+              "(the id covering most of its mask over the sequence); J of every person it finds (the "
               "foreground, as for selfie) is in brackets: spectators are people too but not in the "
               "ground truth.\n")
         seqs = list(dict.fromkeys(r["seq"] for r in rows))

@@ -182,27 +182,40 @@ class PeopleSegmenter:
         s = self.o.work_scale
         ws, hs = max(1, round(w * s)), max(1, round(h * s))
         maps = np.zeros((len(poses), hs, ws), np.float32)
-        for i, pose in enumerate(poses):
-            x0, y0, x1, y1 = roi_pixel_box(pose.roi, (w, h), s)
+        boxes = [roi_pixel_box(p.roi, (w, h), s) for p in poses]
+        for i, (pose, (x0, y0, x1, y1)) in enumerate(zip(poses, boxes, strict=True)):
             if x1 > x0 and y1 > y0:
                 maps[i, y0:y1, x0:x1] = paste(pose.mask, pose.roi, (w, h), scale=s, box=(x0, y0, x1, y1))
         fg = maps.max(axis=0) if len(poses) else np.zeros((hs, ws), np.float32)
         small = cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA)
         if self.smoother is not None:
             fg = self.smoother.step(small, fg[None])[0]
-        guide_small = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
-        guide = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
-        _, full = self.guided(guide_small, fg[..., None], guide)
-        assert full is not None
-        prob = np.clip(full[..., 0], 0.0, 1.0)
+        prob = np.zeros((h, w), np.float32)
+        masks = np.zeros((len(poses), h, w), bool)
+        # only around the people (and what smoothing carried over) is the filter worth running
+        ys, xs = np.nonzero(fg.max(axis=1) > 0.02)[0], np.nonzero(fg.max(axis=0) > 0.02)[0]
+        if ys.size:
+            pad = 2 * self.o.guided_radius + 2
+            bx0, by0 = max(0, int(xs[0]) - pad), max(0, int(ys[0]) - pad)
+            bx1, by1 = min(ws, int(xs[-1]) + 1 + pad), min(hs, int(ys[-1]) + 1 + pad)
+            fx0, fy0 = int(bx0 / s), int(by0 / s)
+            fx1, fy1 = (w if bx1 == ws else min(w, int(math.ceil(bx1 / s)))), (h if by1 == hs else min(h, int(math.ceil(by1 / s))))
+            guide_small = cv2.cvtColor(small[by0:by1, bx0:bx1], cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+            guide = cv2.cvtColor(image[fy0:fy1, fx0:fx1], cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+            _, full = self.guided(guide_small, np.ascontiguousarray(fg[by0:by1, bx0:bx1, None]), guide)
+            assert full is not None
+            prob[fy0:fy1, fx0:fx1] = np.clip(full[..., 0], 0.0, 1.0)
+            if poses:  # each pixel to the most probable person
+                owner = cv2.resize(np.argmax(maps[:, by0:by1, bx0:bx1], axis=0).astype(np.uint8),
+                                   (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_NEAREST)
+                fgm = prob[fy0:fy1, fx0:fx1] > self.o.threshold
+                for i in range(len(poses)):
+                    masks[i, fy0:fy1, fx0:fx1] = fgm & (owner == i)
         if not poses:
             return Instances.empty(h, w), prob
-        owner = cv2.resize(np.argmax(maps, axis=0).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-        fgm = prob > self.o.threshold
-        masks = np.stack([fgm & (owner == i) for i in range(len(poses))])
-        boxes = np.zeros((len(poses), 4), np.float32)
+        out_boxes = np.zeros((len(poses), 4), np.float32)
         for i in range(len(poses)):
             x, y, bw, bh = cv2.boundingRect(masks[i].view(np.uint8))
-            boxes[i] = (x, y, x + bw, y + bh)
+            out_boxes[i] = (x, y, x + bw, y + bh)
         scores = np.array([p.presence for p in poses], np.float32)
-        return Instances(masks, boxes, scores, np.zeros(len(poses), np.int64)), prob
+        return Instances(masks, out_boxes, scores, np.zeros(len(poses), np.int64)), prob
