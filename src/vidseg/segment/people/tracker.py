@@ -37,7 +37,8 @@ class PeopleOptions:
     min_detection: float = 0.15  # detector score for a candidate (the landmark model confirms it)
     min_presence: float = 0.5  # pose presence below which a person is let go
     new_presence: float = 0.9  # a candidate becomes a person with this pose presence ...
-    new_visibility: float = 0.75  # ... and this mean visibility of the 33 body landmarks
+    new_visibility: float = 0.75  # ... and this mean visibility of the 33 body landmarks (0.1 less
+    #                               for a candidate the detector scores 0.5 or more)
     max_people: int = 6
     runs_per_frame: int = 1  # landmark-model runs per frame (0: every person, every frame)
     work_scale: float = 0.5  # masks are combined at this fraction of the frame size
@@ -106,10 +107,13 @@ class PeopleSegmenter:
         return Detections(np.concatenate([d.boxes for d in found]), np.concatenate([d.keypoints for d in found]),
                           np.concatenate([d.scores for d in found]))
 
-    def _is_followed(self, roi: Roi, poses: list[Pose]) -> bool:
+    @staticmethod
+    def _is_followed(roi: Roi, poses: list[Pose]) -> bool:
+        """Whether a region centred on a hip centre is one of ``poses``' people: their hip centres
+        closer than an eighth of the larger region's side, sizes within a factor of 2."""
         for p in poses:
-            r = p.roi
-            if math.hypot(roi.cx - r.cx, roi.cy - r.cy) < 0.25 * max(r.size, roi.size) and \
+            r = p.next_roi()
+            if math.hypot(roi.cx - r.cx, roi.cy - r.cy) < 0.125 * max(r.size, roi.size) and \
                     0.5 < roi.size / r.size < 2.0:
                 return True
         return False
@@ -141,13 +145,14 @@ class PeopleSegmenter:
                 current.append((person, person.pose.moved(float(d[0]), float(d[1])), False))
         det = self._detect(image)
         if det is not None:
-            for roi in det.rois():
+            for roi, score in zip(det.rois(), det.scores.tolist(), strict=True):
                 poses = [c[1] for c in current]
                 if len(poses) >= self.o.max_people or self._is_followed(roi, poses):
                     continue
                 pose = self.landmarker(image, roi)
+                vis = float(pose.visibility[:BODY].mean())
                 confirmed = pose.presence >= self.o.new_presence and \
-                    float(pose.visibility[:BODY].mean()) >= self.o.new_visibility
+                    (vis >= self.o.new_visibility or (score >= 0.5 and vis >= self.o.new_visibility - 0.1))
                 if confirmed and not self._is_followed(pose.next_roi(), poses):
                     current.append((_Person(roi), pose, True))
         # the next frame's regions: from the poses, moved on by the people's recent motion
