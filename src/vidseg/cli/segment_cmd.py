@@ -60,7 +60,8 @@ def _announce_fetch(name: str, say: Any) -> None:
               help="Keep only these classes (names from the model's labels, or indices), e.g. person,cat.")
 @click.option("--upsample", type=click.Choice(["nearest", "bilinear"]), default="nearest", show_default=True,
               help="nearest: argmax at the model's resolution, labels upscaled (fast); bilinear: "
-                   "probabilities upscaled first (smoother edges, slower with many classes).")
+                   "probabilities upscaled first (smoother edges, slower with many classes). person-full "
+                   "always upscales probabilities with a guided filter on the frame.")
 @click.option("--smooth/--no-smooth", default=None,
               help="Smooth probabilities over time along optical flow (removes flicker). Default: on for "
                    "person-full, off for other models; semantic models and person-full only.")
