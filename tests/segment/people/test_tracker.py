@@ -147,3 +147,28 @@ def test_views(w: int, h: int, count: int) -> None:
     assert len(vs) == count and vs[0] == (0, 0, w, h)
     for x0, y0, x1, y1 in vs[1:]:
         assert x1 - x0 == y1 - y0 == min(w, h) and x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h
+
+
+def test_segmenter_runs_the_people_pipeline_and_needs_its_detector() -> None:
+    from vidseg.errors import InputError
+    from vidseg.models.model import Model
+    from vidseg.models.registry import BUILTIN
+    from vidseg.segment.segmenter import Segmenter, SegmentOptions
+
+    lm, det = FakeLandmarks(), FakeDetector()
+    lm.input_shape, det.input_shape = (1, 256, 256, 3), (1, 224, 224, 3)  # type: ignore[attr-defined]
+    card = BUILTIN["person-full"]
+    seg = Segmenter(Model(card, lm, {"detector": det}), SegmentOptions(want_probability=True))  # type: ignore[arg-type]
+    assert seg.people is not None and seg.smoother is None  # smoothing happens inside, on by default
+    img, truth = _frame(0, 10)
+    res = seg(img)
+    assert res.ids is not None and sorted(res.ids.tolist()) == [1, 2]
+    assert res.probability is not None and res.probability.shape == img.shape[:2]
+    got = []
+    for m in truth:
+        counts = np.bincount(res.labels[m], minlength=256)
+        got.append(int(np.argmax(counts)))
+        assert got[-1] > 0 and counts[got[-1]] > 0.9 * m.sum()
+    assert got[0] != got[1]
+    with pytest.raises(InputError, match="detector"):
+        Segmenter(Model(card, lm, {}))  # type: ignore[arg-type]
