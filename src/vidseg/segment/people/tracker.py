@@ -120,13 +120,13 @@ class PeopleSegmenter:
 
     def _pick(self) -> set[int]:
         """The people the landmark model sees this frame: at most ``runs_per_frame``, the most
-        overdue first (frames since their last run, weighted by their size: big people, whose
+        overdue first (frames since their last run, weighted by their area: big people, whose
         limbs move the most pixels, are refreshed more often)."""
         n, runs = len(self.people), self.o.runs_per_frame
         if runs <= 0 or n <= runs:
             return set(range(n))
         big = max(p.roi.size for p in self.people)
-        order = sorted(range(n), key=lambda i: -(self.people[i].stale + 1) * self.people[i].roi.size / big)
+        order = sorted(range(n), key=lambda i: -(self.people[i].stale + 1) * (self.people[i].roi.size / big) ** 2)
         return set(order[:runs])
 
     def _follow(self, image: np.ndarray) -> list[Pose]:
