@@ -172,3 +172,27 @@ def test_segmenter_runs_the_people_pipeline_and_needs_its_detector() -> None:
     assert got[0] != got[1]
     with pytest.raises(InputError, match="detector"):
         Segmenter(Model(card, lm, {}))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("gap", "found_again_without_detection"), [(5, True), (20, False)])
+def test_a_person_out_of_sight_is_looked_for_where_they_were(gap: int, found_again_without_detection: bool) -> None:
+    det, lm = FakeDetector(), FakeLandmarks()
+    people = PeopleSegmenter(lm, det, PeopleOptions(redetect_every=1000, smooth=False, guided_radius=0,
+                                                    keep_hidden=15, runs_per_frame=0))
+    still, _ = _frame(0, 10)
+    empty = np.zeros_like(still)
+    empty[:] = BACKGROUND
+    for _ in range(3):
+        assert len(people(still)[0]) == 2
+    for _ in range(gap):
+        assert len(people(empty)[0]) == 0
+    det.calls = 0
+    inst, _ = people(still)
+    if found_again_without_detection:  # back where they were: found by the landmark model alone
+        assert len(inst) == 2 and len(people.people) == 2
+    else:  # let go after keep_hidden frames: only the detector finds them again (one view a frame)
+        for _ in range(len(views(320, 160))):
+            if len(inst) == 2:
+                break
+            inst, _ = people(still)
+        assert det.calls > 0 and len(inst) == 2

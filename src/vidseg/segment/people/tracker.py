@@ -2,7 +2,8 @@
 
 Per frame: every person followed so far gets the landmark model on the region its previous pose
 placed (MediaPipe's tracking loop: no detection needed); a person whose pose presence drops below
-``min_presence`` is let go. The detector runs on the first frame (on the whole frame and on
+``min_presence`` (hidden, or gone) is looked for again where they were for ``keep_hidden`` frames,
+then let go. The detector runs on the first frame (on the whole frame and on
 zoomed halves, so small people are found too), whenever nobody is followed, and otherwise once
 every ``redetect_every`` frames on one of those views in turn; a detection where someone is
 already followed is ignored. Each person's probability map is laid back on a half-size frame,
@@ -14,6 +15,7 @@ follow the image instead of the model's pixels.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +37,8 @@ class PeopleOptions:
 
     redetect_every: int = 8  # frames between detector runs while people are followed
     min_detection: float = 0.15  # detector score for a candidate (the landmark model confirms it)
-    min_presence: float = 0.5  # pose presence below which a person is let go
+    min_presence: float = 0.5  # pose presence below which a person is out of sight ...
+    keep_hidden: int = 15  # ... and looked for where they were for this many frames, then let go
     new_presence: float = 0.9  # a candidate becomes a person with this pose presence ...
     new_visibility: float = 0.75  # ... and this mean visibility of the 33 body landmarks (0.1 less
     #                               for a candidate the detector scores 0.5 or more)
@@ -55,6 +58,7 @@ class _Person:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # pixels per frame
     pose: Pose | None = None  # the last pose the landmark model gave
     stale: int = 0  # frames since then
+    hidden: int = 0  # frames the person has been out of sight (pose presence too low)
 
 
 def views(w: int, h: int) -> list[tuple[int, int, int, int]]:
@@ -132,14 +136,19 @@ class PeopleSegmenter:
     def _follow(self, image: np.ndarray) -> list[Pose]:
         chosen = self._pick()
         current: list[tuple[_Person, Pose, bool]] = []  # (person, pose, seen by the model this frame)
+        hidden: list[_Person] = []  # people out of sight for now, looked for again where they were
         self._lost = False
         for i, person in enumerate(self.people):
             if i in chosen or person.pose is None:
                 pose = self.landmarker(image, person.roi)
                 if pose.presence < self.o.min_presence:
                     self._lost = True
+                    if person.hidden < self.o.keep_hidden:
+                        hidden.append(dataclasses.replace(person, stale=person.stale + 1, hidden=person.hidden + 1))
                     continue
                 current.append((person, pose, True))
+            elif person.hidden:
+                hidden.append(dataclasses.replace(person, stale=person.stale + 1, hidden=person.hidden + 1))
             else:  # not refreshed this frame: its last pose, carried along by its motion
                 d = person.velocity * (person.stale + 1)
                 current.append((person, person.pose.moved(float(d[0]), float(d[1])), False))
@@ -175,7 +184,9 @@ class PeopleSegmenter:
                 people.append(_Person(Roi(r.cx + float(person.velocity[0]), r.cy + float(person.velocity[1]),
                                           r.size, r.angle), person.velocity, person.pose, person.stale + 1))
             out.append(pose)
-        self.people = people
+        seen = [q.pose for q in people if q.pose is not None]
+        self.people = people + [q for q in hidden if q.hidden <= self.o.keep_hidden
+                                and not self._is_followed(q.roi, seen)]
         return out
 
     # --- masks -------------------------------------------------------------------------------
