@@ -184,9 +184,9 @@ class PeopleSegmenter:
                 people.append(_Person(Roi(r.cx + float(person.velocity[0]), r.cy + float(person.velocity[1]),
                                           r.size, r.angle), person.velocity, person.pose, person.stale + 1))
             out.append(pose)
-        seen = [q.pose for q in people if q.pose is not None]
+        visible = [q.pose for q in people if q.pose is not None]
         self.people = people + [q for q in hidden if q.hidden <= self.o.keep_hidden
-                                and not self._is_followed(q.roi, seen)]
+                                and not self._is_followed(q.roi, visible)]
         return out
 
     # --- masks -------------------------------------------------------------------------------
