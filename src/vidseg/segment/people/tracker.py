@@ -125,12 +125,16 @@ class PeopleSegmenter:
     def _pick(self) -> set[int]:
         """The people the landmark model sees this frame: at most ``runs_per_frame``, the most
         overdue first (frames since their last run, weighted by their area: big people, whose
-        limbs move the most pixels, are refreshed more often)."""
+        limbs move the most pixels, are refreshed more often; people out of sight less often)."""
         n, runs = len(self.people), self.o.runs_per_frame
         if runs <= 0 or n <= runs:
             return set(range(n))
         big = max(p.roi.size for p in self.people)
-        order = sorted(range(n), key=lambda i: -(self.people[i].stale + 1) * (self.people[i].roi.size / big) ** 2)
+
+        def due(p: _Person) -> float:  # people out of sight are looked for at a quarter of the rate
+            return (p.stale + 1) * (p.roi.size / big) ** 2 * (0.25 if p.hidden else 1.0)
+
+        order = sorted(range(n), key=lambda i: -due(self.people[i]))
         return set(order[:runs])
 
     def _follow(self, image: np.ndarray) -> list[Pose]:
