@@ -74,6 +74,11 @@ def info_cmd(model: str, as_json: bool) -> None:
     from pathlib import Path
 
     click.echo(f"  {'present':13s} {'yes' if Path(card.file).is_file() else 'no (vidseg models fetch ' + card.name + ')'}")
+    from vidseg.models.fetch import companions
+
+    for role, part in companions(card).items():  # other files the model needs (e.g. a person detector)
+        here = "present" if cached_path(part).is_file() else "not fetched"
+        click.echo(f"  {role:13s} {cached_path(part)} ({here}; {part.member}, sha256 {part.sha256})")
 
 
 @models.command("fetch")
