@@ -178,7 +178,8 @@ def _print(rows: list[dict[str, Any]], sp: list[dict[str, Any]], names: list[str
               "model with its default settings. person-full is scored on the id of the annotated person "
               "(the id covering most of its mask over the sequence); J of every person it finds (the "
               "foreground, as for selfie) is in brackets: spectators are people too but not in the "
-              "ground truth.\n")
+              "ground truth. `person-full:0` is `--runs-per-frame 0` (the landmark model on every "
+              "person, every frame; the default runs it once a frame).\n")
         seqs = list(dict.fromkeys(r["seq"] for r in rows))
         by = {(r["seq"], r["model"]): r for r in rows}
         def cell(r: dict[str, Any]) -> str:
