@@ -102,7 +102,10 @@ class RayPool:
         actor = self._idle.pop(0)
         ref = actor.run.remote(self.job, settings, item, self.out, fp, self.verbose)
         self._running[ref] = (actor, item, time.perf_counter())
-        return f"ray:{actor._actor_id.hex()[:12]}"
+        ready = self._ready[actor]
+        if self._ray.wait([ready], timeout=0)[0]:  # started: name it by its process id
+            return f"ray:{self._ray.get(ready)[0]}"
+        return f"ray:actor-{actor._actor_id.hex()[:12]}"
 
     def wait(self) -> list[Outcome]:
         ray = self._ray
