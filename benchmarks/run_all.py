@@ -36,6 +36,7 @@ BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("io_memory", "Peak memory against video length (decode -> overlay -> encode)", []),
     ("segment_speed", "`vidseg segment` end to end at 854x480, and flicker", []),
     ("eval_speed", "`vidseg eval` scoring speed", []),
+    ("batch_throughput", "`vidseg batch track`: one worker, the local pool and Ray on 20 clips", []),
 ]
 
 

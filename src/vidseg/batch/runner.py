@@ -129,7 +129,7 @@ def run_batch(job_name: str, items: Sequence[WorkItem], out: str | Path, backend
         names = [i.name for i in items]
         statuses = [row.status for n in names if (row := state.row(n)) is not None]
         initial, failed_now = statuses.count("done"), statuses.count("failed")
-        progress = bar(len(items), initial) if bar is not None else None
+        progress = bar(len(items), initial + failed_now) if bar is not None else None
         done_now = 0
 
         def show(step: int = 0) -> None:

@@ -193,7 +193,8 @@ class VideoWorker:
         self.ray = ray
         self.load_seconds = 0.0
         with contextlib.suppress(VidsegError):  # each video then fails with the error, one by one
-            self.load_seconds = get_job(job_name).warm(settings)
+            job = get_job(job_name)
+            self.load_seconds = job.warm(job.settings(settings))
 
     def ready(self) -> tuple[int, float]:
         """This worker's process id and the seconds its model took to load."""
