@@ -134,3 +134,4 @@ def test_pool_worker_killed_mid_batch(tmp_path: Path, make_clips: Callable[..., 
     finished = Counter(str(n) for n, e, _ in events if e == "done")
     assert finished == Counter({c.name: 1 for c in clips})
     assert sorted(_finished_outputs_are_whole(out)) == sorted(c.name for c in clips)
+    assert not list(out.glob(".vidseg-tmp-*"))  # the killed worker's temporary went with the retry

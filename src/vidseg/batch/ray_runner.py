@@ -60,7 +60,7 @@ class RayPool:
 
     def start(self) -> None:
         ray = self._ray = import_ray()
-        common = {"log_to_driver": self.verbose, "logging_level": logging.WARNING}
+        common = {"log_to_driver": self.verbose, "logging_level": logging.INFO if self.verbose else logging.ERROR}
         try:
             if not ray.is_initialized():
                 if self.address == LOCAL:

@@ -24,6 +24,7 @@ from vidseg.batch.local import Outcome
 from vidseg.batch.state import BatchState, VideoRow
 from vidseg.batch.worker import VideoResult, fingerprint, verify_outputs
 from vidseg.errors import InputError, OutputError
+from vidseg.io.atomic import clean_stale_temporaries
 
 
 class Backend(Protocol):
@@ -109,15 +110,15 @@ def run_batch(job_name: str, items: Sequence[WorkItem], out: str | Path, backend
     """Run ``job_name`` with the command line's options ``given`` on ``items`` into ``out`` (see the
     module's docstring); ``record`` is stored as the batch's settings. ``bar(total, initial)``
     makes the progress bar over videos. Returns the :class:`BatchReport`; the backend is closed."""
-    job = get_job(job_name)
     out = Path(out)
     t_start = time.perf_counter()
     with BatchState(out) as state:
         check_same_batch(state, record, force=force)
         state.set_meta("settings", record)
         state.recover()
+        clean_stale_temporaries(out)  # what workers killed mid-video left (their process is gone)
         report = BatchReport(job_name, out, backend.kind, [])
-        todo: deque[tuple[WorkItem, dict[str, Any], str]] = deque()
+        plans: dict[str, tuple[WorkItem, dict[str, Any], str]] = {}  # name -> (item, settings, fingerprint)
         for item in items:
             plan = _plan(state, job_name, item, given, out, force)
             if plan is None:
@@ -125,7 +126,8 @@ def run_batch(job_name: str, items: Sequence[WorkItem], out: str | Path, backend
             elif plan == "adopted":
                 report.adopted.append(item.name)
             elif isinstance(plan, tuple):
-                todo.append(plan)
+                plans[item.name] = plan
+        todo = deque(plans)
         names = [i.name for i in items]
         statuses = [row.status for n in names if (row := state.row(n)) is not None]
         initial, failed_now = statuses.count("done"), statuses.count("failed")
@@ -149,8 +151,8 @@ def run_batch(job_name: str, items: Sequence[WorkItem], out: str | Path, backend
             running = 0
             while todo or running:
                 while todo and backend.free() > 0:
-                    item, settings, fp = todo.popleft()
-                    state.set_running(item.name, backend.submit(item, settings, fp))
+                    name = todo.popleft()
+                    state.set_running(name, backend.submit(*plans[name]))
                     running += 1
                 for outcome in backend.wait():
                     running -= 1
@@ -158,15 +160,13 @@ def run_batch(job_name: str, items: Sequence[WorkItem], out: str | Path, backend
                     r = outcome.result
                     name = outcome.item.name
                     if r.status == "done":
-                        fp = fingerprint(job_name, outcome.item, job.settings(given, outcome.item.options))
-                        state.set_done(name, fp, r.frames, r.seconds, r.checksum, r.worker)
+                        state.set_done(name, plans[name][2], r.frames, r.seconds, r.checksum, r.worker)
                         done_now += 1
                         show(1)
                     elif r.retryable and tries.get(name, 0) < retries:
                         tries[name] = tries.get(name, 0) + 1
                         state.set_failed(name, r.error or "failed", r.worker, final=False)
-                        settings = job.settings(given, outcome.item.options)
-                        todo.append((outcome.item, settings, fingerprint(job_name, outcome.item, settings)))
+                        todo.append(name)  # to the back of the queue: another worker may take it
                     else:
                         state.set_failed(name, r.error or "failed", r.worker)
                         failed_now += 1

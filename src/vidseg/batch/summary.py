@@ -19,7 +19,9 @@ def overheads(report: BatchReport) -> dict[str, float]:
     done = [a for a in report.attempts if a.result.status == "done"]
     loads = report.load_seconds + [a.result.load_seconds for a in report.attempts if a.result.load_seconds > 0]
     sched = [max(0.0, a.latency - a.result.seconds - a.result.load_seconds) for a in done]
+    frames = sum(a.result.frames for a in done)
     return {"start_s": report.start_seconds,
+            "cpu_ms_per_frame": 1000 * sum(a.result.cpu_seconds for a in done) / frames if frames else 0.0,
             "model_load_s": sum(loads) / len(loads) if loads else 0.0,
             "model_loads": float(len(loads)),
             "scheduling_s": sum(sched) / len(sched) if sched else 0.0}

@@ -40,6 +40,7 @@ class VideoResult:
     frames: int = 0
     seconds: float = 0.0  # the job (decode, model, write), model load excluded
     load_seconds: float = 0.0  # loading the model in this attempt (0 when the worker had it)
+    cpu_seconds: float = 0.0  # CPU time of the job, all threads of the worker process
     checksum: str | None = None
     error: str | None = None
     retryable: bool = False
@@ -135,17 +136,17 @@ def run_item(job_name: str, settings: dict[str, Any], item: WorkItem, out: str |
     try:
         job = get_job(job_name)
         load = job.warm(settings)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         warnings: list[str] = []
         with atomic_dir(final, force=True) as tmp:
             frames = job.run(item, settings, tmp, wrap, warnings)
-            seconds = time.perf_counter() - t0
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             checksum, sizes = digest(tmp)
             marker = {"name": item.name, "job": job_name, "input": item.input, "prompt": item.prompt,
                       "settings": settings, "fingerprint": fp, "frames": frames, "seconds": round(seconds, 4),
                       "checksum": checksum, "files": sizes, "worker": me, "finished": time.time()}
             (tmp / MARKER).write_text(json.dumps(marker, indent=1, default=str) + "\n")
-        return VideoResult(item.name, "done", frames, seconds, load, checksum, warnings=warnings, worker=me)
+        return VideoResult(item.name, "done", frames, seconds, load, cpu, checksum, warnings=warnings, worker=me)
     except DecodeError as exc:
         where = partial_path(final, folder=True)
         kept = f"; the {exc.frames_done} frame(s) before it are in {where}" if where.is_dir() else ""
