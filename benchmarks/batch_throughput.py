@@ -10,7 +10,8 @@ fresh output folder:
 * ``ray``: ``--ray`` (a local Ray instance with N CPUs, started and stopped by the command).
 
 Reported: frames per second over the batch's wall time (start included) and after the start, the
-speed-up over ``single``, and the overheads from the summary JSON: start (planning, workers up and
+speed-up over ``single``, the CPU time per frame inside the workers (all their threads; it moves
+less with other load than wall time does), and the overheads from the summary JSON: start (planning, workers up and
 models loaded; for Ray the instance's start too), model load per worker, scheduling per video
 (hand-over to result back, less the job's own time). Peak RSS is the largest process of the
 batch's tree (Ray's workers are not in it). On a shared machine the figures move with the load.
@@ -72,6 +73,7 @@ def run_mode(manifest: Path, out: Path, engine: str, extra: list[str]) -> dict[s
     totals, over = data["totals"], data["overhead"]
     return {"videos": totals["videos"], "frames": totals["frames_this_run"], "wall": wall,
             "start": over["start_s"], "load": over["model_load_s"], "scheduling": over["scheduling_s"],
+            "cpu_ms": over["cpu_ms_per_frame"],
             "rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
@@ -137,16 +139,17 @@ def main(argv: list[str] | None = None) -> int:
 def format_table(results: dict[str, dict[str, float]], workers: int, engine: str) -> str:
     single = results.get("single")
     base = single["frames"] / single["wall"] if single else None
-    head = ("| Mode | Workers | Videos | Frames | Wall (s) | FPS | FPS after start | x single | Start (s) "
-            "| Model load (s/worker) | Scheduling (s/video) | Peak RSS (MiB) |")
-    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    head = ("| Mode | Workers | Videos | Frames | Wall (s) | FPS | FPS after start | x single | CPU ms/frame "
+            "| Start (s) | Model load (s/worker) | Scheduling (s/video) | Peak RSS (MiB) |")
+    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for mode, r in results.items():
         fps = r["frames"] / r["wall"]
         after = r["frames"] / max(1e-9, r["wall"] - r["start"])
         ratio = f"{fps / base:.2f}" if base else "n/a"
         rss = "n/a" if mode == "ray" else f"{r['rss_mib']:.0f}"
         lines.append(f"| {mode} | {1 if mode == 'single' else workers} | {r['videos']:.0f} | {r['frames']:.0f} "
-                     f"| {r['wall']:.1f} | {fps:.1f} | {after:.1f} | {ratio} | {r['start']:.1f} | {r['load']:.2f} "
+                     f"| {r['wall']:.1f} | {fps:.1f} | {after:.1f} | {ratio} | {r['cpu_ms']:.0f} | {r['start']:.1f} "
+                     f"| {r['load']:.2f} "
                      f"| {r['scheduling']:.2f} | {rss} |")
     lines.append(f"(`vidseg batch track -e {engine}`: 5 davis2016-dev sequences + generated 854x480 clips; "
                  "wall time of the whole command; one thread per op in every worker; Ray's wall time includes "
