@@ -18,12 +18,13 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vidseg.batch.inputs import WorkItem
+from vidseg.batch.jobs import Wrap
 from vidseg.errors import DecodeError, VidsegError
 
 MARKER = ".vidseg-batch.json"
@@ -117,9 +118,6 @@ def verify_outputs(folder: Path, fingerprint: str) -> dict[str, Any] | None:
         except OSError:
             return None
     return marker
-
-
-Wrap = Callable[[Iterator[Any], "int | None", str], Iterable[Any]]
 
 
 def run_item(job_name: str, settings: dict[str, Any], item: WorkItem, out: str | Path, fp: str,
