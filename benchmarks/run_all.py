@@ -37,6 +37,7 @@ BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("segment_speed", "`vidseg segment` end to end at 854x480, and flicker", []),
     ("segment_person", "Built-in person models: full-body `person` (person-full) against `selfie`", []),
     ("eval_speed", "`vidseg eval` scoring speed", []),
+    ("batch_throughput", "`vidseg batch track`: one worker, the local pool and Ray on 20 clips", []),
 ]
 
 
