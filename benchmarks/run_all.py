@@ -35,8 +35,10 @@ BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("io_throughput", "Decode -> overlay -> encode at 854x480", []),
     ("io_memory", "Peak memory against video length (decode -> overlay -> encode)", []),
     ("segment_speed", "`vidseg segment` end to end at 854x480, and flicker", []),
+    ("segment_person", "Built-in person models: full-body `person` (person-full) against `selfie`", []),
     ("eval_speed", "`vidseg eval` scoring speed", []),
     ("annotate_interactive", "`vidseg annotate`: click and seek latency, DAVIS interactive measure", []),
+    ("batch_throughput", "`vidseg batch track`: one worker, the local pool and Ray on 20 clips", []),
 ]
 
 

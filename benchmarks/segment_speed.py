@@ -5,8 +5,8 @@ End to end means what `vidseg segment VIDEO --model M --overlay OUT.mp4` does: d
 source's timestamps), decode, inference and encode overlapped in threads. The clip is ../shared/data/real-clips/bedroom resized
 to 854x480 (or a synthetic clip when that folder is absent). Rows:
 
-* the built-in person model (MediaPipe selfie segmenter, LiteRT), 1 thread per op; also with
-  2 threads per op, and with temporal smoothing;
+* the built-in selfie model (MediaPipe selfie segmenter, LiteRT), 1 thread per op; also with
+  2 threads per op, and with temporal smoothing (the full-body `person` model: segment_person.py);
 * a user-supplied ONNX semantic model of ~1 M parameters at 320x240 input (MobileNet-like, random
   weights, built here with onnx.helper), 21 classes;
 * flicker with and without flow-aligned smoothing: on DAVIS dance-twirl (a person, ground truth:
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     from vidseg.models.registry import BUILTIN
     from vidseg.models.toy import mobile_segnet_onnx
 
-    have_person = cached_path(BUILTIN["person"]).is_file()
+    have_person = cached_path(BUILTIN["selfie"]).is_file()
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "speed": [], "stages": {},
                                "flicker": []}
     with tempfile.TemporaryDirectory(prefix="vidseg-bench-") as d:
@@ -208,26 +208,26 @@ def main(argv: list[str] | None = None) -> int:
         user = str(onnx_path)
         runs: list[tuple[str, str, dict[str, Any]]] = []
         if have_person:  # warm-up: first loads of LiteRT/ORT/x264 are not what a user waits for per frame
-            end_to_end(clip, "person", tmp / "overlay.mp4")
+            end_to_end(clip, "selfie", tmp / "overlay.mp4")
         if have_person:
-            runs += [("person (LiteRT), 1 thread/op", "person", {}),
-                     ("person, 1 thread/op, --smooth", "person", {"smooth": True}),
-                     ("person, 2 threads/op", "person", {"threads": 2}),
-                     ("person, --encode-preset veryfast", "person", {"preset": "veryfast"}),
-                     ("person, --encode-preset ultrafast", "person", {"preset": "ultrafast"})]
+            runs += [("selfie (LiteRT), 1 thread/op", "selfie", {}),
+                     ("selfie, 1 thread/op, --smooth", "selfie", {"smooth": True}),
+                     ("selfie, 2 threads/op", "selfie", {"threads": 2}),
+                     ("selfie, --encode-preset veryfast", "selfie", {"preset": "veryfast"}),
+                     ("selfie, --encode-preset ultrafast", "selfie", {"preset": "ultrafast"})]
         runs += [(f"user ONNX ({params / 1e6:.2f} M params, {macs / 1e6:.0f} M MACs, 320x240), 1 thread/op", user, {}),
                  ("user ONNX, 2 threads/op", user, {"threads": 2})]
         for label, name, kw in runs:
             r = end_to_end(clip, name, tmp / "overlay.mp4", **kw)
             results["speed"].append({"run": label, **r})
         if have_person:
-            results["stages"]["person"] = stage_times(clip, "person")
+            results["stages"]["selfie"] = stage_times(clip, "selfie")
         results["stages"]["user ONNX"] = stage_times(clip, user)
     results["instance_post"] = instance_post_ms()
     if have_person:
-        results["flicker"] = flicker_rows("person", args.flicker_frames)
+        results["flicker"] = flicker_rows("selfie", args.flicker_frames)
     else:
-        print("note: the person model is not cached (vidseg models fetch person); its rows are skipped",
+        print("note: the selfie model is not cached (vidseg models fetch selfie); its rows are skipped",
               file=sys.stderr)
     _print(results, args.markdown)
     if args.json_out:

@@ -73,6 +73,8 @@ CASES = [
      ["--overlay", "is the input"], []),
     ("segment-overlay-is-the-input", "segment clip.mp4 --model person --overlay clip.mp4 --force -q", 2,
      ["--overlay", "is the input"], []),
+    ("segment-negative-runs-per-frame", "segment clip.mp4 --model person --runs-per-frame -1 -o out -q", 2,
+     ["--runs-per-frame", "-1"], ["out"]),
     ("eval-json-over-a-ground-truth-mask", "eval --gt gt --pred gt --json gt/00003.png --force -q", 2,
      ["--json", "input folder"], []),
     ("overlay-among-the-input-frames", f"track frames -m gt/00000.png --overlay frames/ov.mp4 {T}", 2,

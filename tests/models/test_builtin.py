@@ -1,4 +1,5 @@
-"""The built-in person model (MediaPipe selfie segmenter) on real photos, when it is cached."""
+"""The built-in selfie segmenters on real photos, when they are cached (person-full: see
+tests/segment/people/test_real_model.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
-@pytest.mark.parametrize("name", ["person", "person-landscape"])
+@pytest.mark.parametrize("name", ["selfie", "selfie-landscape", "person-landscape"])
 def test_person_model_finds_the_dancer(name: str, shared_data: Path) -> None:
     from vidseg.io.palette import read_mask
     from vidseg.models.model import load_model
@@ -43,8 +44,8 @@ def test_person_model_finds_the_dancer(name: str, shared_data: Path) -> None:
 def test_person_model_gives_probabilities(shared_data: Path) -> None:
     from vidseg.models.model import load_model
 
-    _need("person")
-    model = load_model("person", download_ok=False)
+    _need("selfie")
+    model = load_model("selfie", download_ok=False)
     (out,), _ = model.run(_rgb(shared_data / "real-clips/bedroom/00050.jpg"))
     assert out.shape == (1, 256, 256, 1)
     assert out.min() >= 0.0 and out.max() <= 1.0

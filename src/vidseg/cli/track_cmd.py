@@ -107,10 +107,9 @@ def track(video: str, mask: str | None, output: str | None, boxes: tuple[str, ..
       vidseg track clip.mp4 -m mask40.png --frame 40 -o masks --report report.json
       vidseg track clip.mp4 --box 120,80,300,400 --click 2:500,260 -o masks
     """
-    from vidseg.io.folder import FolderReader
     from vidseg.io.reader import open_video
-    from vidseg.vos import load_prompts
     from vidseg.vos.job import TrackOutputs, track_video
+    from vidseg.vos.prompts import load_video_prompts
 
     say = echo(quiet)
     if mask is None and not boxes and not clicks:
@@ -130,14 +129,8 @@ def track(video: str, mask: str | None, output: str | None, boxes: tuple[str, ..
         return progress(items, total=total, desc=desc, quiet=quiet)
 
     with open_video(video, fps=fps, strict=strict) as reader:
-        info = reader.info
         if mask is not None:
-            stems: list[str] | None = [f.stem for f in reader.files] if isinstance(reader, FolderReader) else [
-                f"{i:05d}" for i in range(len(reader))]
-            if info.frame_count is None:  # a live stream: masks name their frame by number
-                stems = None
-            prompts = load_prompts(mask, stems, (info.height, info.width), frame=frame,
-                                   warn=warn)
+            prompts = load_video_prompts(reader, mask, frame=frame, warn=warn)
         else:
             prompts = _prompts_from_clicks(reader, frame or 0, boxes, clicks, neg_clicks)
         run = track_video(reader, prompts, outputs, engine=engine, direction=cast("Direction", direction),

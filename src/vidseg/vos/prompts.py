@@ -10,6 +10,7 @@ import numpy as np
 
 from vidseg.errors import InputError
 from vidseg.io.palette import read_mask
+from vidseg.io.source import VideoReader
 
 ASPECT_TOLERANCE = 0.01
 
@@ -85,3 +86,18 @@ def fit_mask(mask: np.ndarray, frame_size: tuple[int, int], path: str | Path | N
         where = f"{path}: " if path is not None else ""
         warn(f"{where}mask is {mw}x{mh} but the frames are {fw}x{fh}; resized (nearest neighbour)")
     return cv2.resize(mask, (fw, fh), interpolation=cv2.INTER_NEAREST)
+
+
+def load_video_prompts(reader: VideoReader, path: str | Path, *, frame: int | None = None,
+                       warn: Callable[[str], None] | None = None) -> dict[int, np.ndarray]:
+    """:func:`load_prompts` for an open video: its frame stems (file stems for a frame folder,
+    ``00000``, ``00001``, ... for a video; none for a live stream, whose masks name their frame
+    by number) and frame size come from ``reader``."""
+    from vidseg.io.folder import FolderReader
+
+    info = reader.info
+    stems: list[str] | None = [f.stem for f in reader.files] if isinstance(reader, FolderReader) else [
+        f"{i:05d}" for i in range(len(reader))]
+    if info.frame_count is None:
+        stems = None
+    return load_prompts(path, stems, (info.height, info.width), frame=frame, warn=warn)

@@ -1,0 +1,241 @@
+"""Full-body people, several per frame: detect, follow each person's region, segment, combine.
+
+Per frame: every person followed so far gets the landmark model on the region its previous pose
+placed (MediaPipe's tracking loop: no detection needed); a person whose pose presence drops below
+``min_presence`` (hidden, or gone) is looked for again where they were for ``keep_hidden`` frames,
+then let go. The detector runs on the first frame (on the whole frame and on
+zoomed halves, so small people are found too), whenever nobody is followed, and otherwise once
+every ``redetect_every`` frames on one of those views in turn; a detection where someone is
+already followed is ignored. Each person's probability map is laid back on a half-size frame,
+the people's maps are combined (a pixel belongs to the most probable person), optionally smoothed
+over time along optical flow (:class:`~vidseg.segment.smoothing.TemporalSmoother`), and brought to
+full size by a guided filter on the frame (:class:`~vidseg.vos.refine.GuidedUpsampler`), so edges
+follow the image instead of the model's pixels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vidseg.segment.instance import Instances
+from vidseg.segment.people.detector import Detections, PoseDetector
+from vidseg.segment.people.landmarks import BODY, Pose, PoseLandmarker
+from vidseg.segment.people.roi import Roi, paste, roi_pixel_box
+from vidseg.segment.smoothing import TemporalSmoother
+from vidseg.vos.refine import GuidedUpsampler
+
+
+@dataclass(frozen=True)
+class PeopleOptions:
+    """Settings of :class:`PeopleSegmenter`."""
+
+    redetect_every: int = 8  # frames between detector runs while people are followed
+    min_detection: float = 0.15  # detector score for a candidate (the landmark model confirms it)
+    min_presence: float = 0.5  # pose presence below which a person is out of sight ...
+    keep_hidden: int = 15  # ... and looked for where they were for this many frames, then let go
+    new_presence: float = 0.9  # a candidate becomes a person with this pose presence ...
+    new_visibility: float = 0.75  # ... and this mean visibility of the 33 body landmarks (0.1 less
+    #                               for a candidate the detector scores 0.5 or more)
+    max_people: int = 6
+    runs_per_frame: int = 1  # landmark-model runs per frame (0: every person, every frame)
+    work_scale: float = 0.5  # masks are combined at this fraction of the frame size
+    threshold: float = 0.5
+    smooth: bool = True
+    smooth_alpha: float = 0.5
+    guided_radius: int = 3  # at the working size; 0: bilinear upsampling
+    guided_eps: float = 2e-3
+
+
+@dataclass
+class _Person:
+    roi: Roi  # where to look in the next frame
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # pixels per frame
+    pose: Pose | None = None  # the last pose the landmark model gave
+    stale: int = 0  # frames since then
+    hidden: int = 0  # frames the person has been out of sight (pose presence too low)
+
+
+def views(w: int, h: int) -> list[tuple[int, int, int, int]]:
+    """The regions the detector looks at in turn: the whole frame, then (for a frame longer one
+    way than the other) two squares at its ends, so people get more of the detector's 224 pixels."""
+    out = [(0, 0, w, h)]
+    if w >= 1.3 * h:
+        out += [(0, 0, h, h), (w - h, 0, w, h)]
+    elif h >= 1.3 * w:
+        out += [(0, 0, w, w), (0, h - w, w, h)]
+    return out
+
+
+class PeopleSegmenter:
+    """Stateful: call it on consecutive RGB frames; returns the people as :class:`Instances`
+    (class 0, score = pose presence) and the frame-size foreground probability."""
+
+    def __init__(self, landmark_backend: Any, detector_backend: Any, options: PeopleOptions | None = None) -> None:
+        self.o = options or PeopleOptions()
+        self.landmarker = PoseLandmarker(landmark_backend)
+        self.detector = PoseDetector(detector_backend, min_score=self.o.min_detection)
+        self.smoother = TemporalSmoother(alpha=self.o.smooth_alpha) if self.o.smooth else None
+        self.guided = GuidedUpsampler(self.o.guided_radius, self.o.guided_eps)
+        self.people: list[_Person] = []
+        self.frame = 0
+        self._view = 0
+        self._lost = False
+
+    def reset(self) -> None:
+        self.people = []
+        self.frame = 0
+        self._view = 0
+        self._lost = False
+        if self.smoother is not None:
+            self.smoother.reset()
+
+    # --- finding and following people ------------------------------------------------------
+
+    def _detect(self, image: np.ndarray) -> Detections | None:
+        h, w = image.shape[:2]
+        vs = views(w, h)
+        if self.frame == 0:
+            chosen = vs
+        elif not self.people or self._lost or self.frame % self.o.redetect_every == 0:
+            chosen = [vs[self._view % len(vs)]]
+            self._view += 1
+        else:
+            return None
+        found = [self.detector(image, region=v) for v in chosen]
+        return Detections(np.concatenate([d.boxes for d in found]), np.concatenate([d.keypoints for d in found]),
+                          np.concatenate([d.scores for d in found]))
+
+    @staticmethod
+    def _is_followed(roi: Roi, poses: list[Pose]) -> bool:
+        """Whether a region centred on a hip centre is one of ``poses``' people: their hip centres
+        closer than an eighth of the larger region's side, sizes within a factor of 2."""
+        for p in poses:
+            r = p.next_roi()
+            if math.hypot(roi.cx - r.cx, roi.cy - r.cy) < 0.125 * max(r.size, roi.size) and \
+                    0.5 < roi.size / r.size < 2.0:
+                return True
+        return False
+
+    def _pick(self) -> set[int]:
+        """The people the landmark model sees this frame: at most ``runs_per_frame``, the most
+        overdue first (frames since their last run, weighted by their area: big people, whose
+        limbs move the most pixels, are refreshed more often; people out of sight less often)."""
+        n, runs = len(self.people), self.o.runs_per_frame
+        if runs <= 0 or n <= runs:
+            return set(range(n))
+        big = max(p.roi.size for p in self.people)
+
+        def due(p: _Person) -> float:  # people out of sight are looked for at a quarter of the rate
+            return (p.stale + 1) * (p.roi.size / big) ** 2 * (0.25 if p.hidden else 1.0)
+
+        order = sorted(range(n), key=lambda i: -due(self.people[i]))
+        return set(order[:runs])
+
+    def _follow(self, image: np.ndarray) -> list[Pose]:
+        chosen = self._pick()
+        current: list[tuple[_Person, Pose, bool]] = []  # (person, pose, seen by the model this frame)
+        hidden: list[_Person] = []  # people out of sight for now, looked for again where they were
+        self._lost = False
+        for i, person in enumerate(self.people):
+            if i in chosen or person.pose is None:
+                pose = self.landmarker(image, person.roi)
+                if pose.presence < self.o.min_presence:
+                    self._lost = True
+                    if person.hidden < self.o.keep_hidden:
+                        hidden.append(dataclasses.replace(person, stale=person.stale + 1, hidden=person.hidden + 1))
+                    continue
+                current.append((person, pose, True))
+            elif person.hidden:
+                hidden.append(dataclasses.replace(person, stale=person.stale + 1, hidden=person.hidden + 1))
+            else:  # not refreshed this frame: its last pose, carried along by its motion
+                d = person.velocity * (person.stale + 1)
+                current.append((person, person.pose.moved(float(d[0]), float(d[1])), False))
+        det = self._detect(image)
+        if det is not None:
+            for roi, score in zip(det.rois(), det.scores.tolist(), strict=True):
+                poses = [c[1] for c in current]
+                if len(poses) >= self.o.max_people or self._is_followed(roi, poses):
+                    continue
+                pose = self.landmarker(image, roi)
+                vis = float(pose.visibility[:BODY].mean())
+                confirmed = pose.presence >= self.o.new_presence and \
+                    (vis >= self.o.new_visibility or (score >= 0.5 and vis >= self.o.new_visibility - 0.1))
+                if confirmed and not self._is_followed(pose.next_roi(), poses):
+                    current.append((_Person(roi), pose, True))
+        # the next frame's regions: from the poses, moved on by the people's recent motion
+        people: list[_Person] = []
+        out: list[Pose] = []
+        for person, pose, fresh in current:
+            if fresh:
+                nxt = pose.next_roi()
+                if self._is_followed(nxt, [q.pose for q in people if q.pose is not None]):
+                    continue  # two regions ended on one person
+                v = person.velocity
+                if person.pose is not None:
+                    last = person.pose.next_roi()
+                    seen = np.array([nxt.cx - last.cx, nxt.cy - last.cy]) / (person.stale + 1)
+                    v = 0.5 * v + 0.5 * seen
+                roi = Roi(nxt.cx + float(v[0]), nxt.cy + float(v[1]), nxt.size, nxt.angle)
+                people.append(_Person(roi, v, pose, 0))
+            else:
+                r = person.roi
+                people.append(_Person(Roi(r.cx + float(person.velocity[0]), r.cy + float(person.velocity[1]),
+                                          r.size, r.angle), person.velocity, person.pose, person.stale + 1))
+            out.append(pose)
+        visible = [q.pose for q in people if q.pose is not None]
+        self.people = people + [q for q in hidden if q.hidden <= self.o.keep_hidden
+                                and not self._is_followed(q.roi, visible)]
+        return out
+
+    # --- masks -------------------------------------------------------------------------------
+
+    def __call__(self, image: np.ndarray) -> tuple[Instances, np.ndarray]:
+        h, w = image.shape[:2]
+        poses = self._follow(image)
+        self.frame += 1
+        s = self.o.work_scale
+        ws, hs = max(1, round(w * s)), max(1, round(h * s))
+        maps = np.zeros((len(poses), hs, ws), np.float32)
+        boxes = [roi_pixel_box(p.roi, (w, h), s) for p in poses]
+        for i, (pose, (x0, y0, x1, y1)) in enumerate(zip(poses, boxes, strict=True)):
+            if x1 > x0 and y1 > y0:
+                maps[i, y0:y1, x0:x1] = paste(pose.mask, pose.roi, (w, h), scale=s, box=(x0, y0, x1, y1))
+        fg = maps.max(axis=0) if len(poses) else np.zeros((hs, ws), np.float32)
+        small = cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA)
+        if self.smoother is not None:
+            fg = self.smoother.step(small, fg[None])[0]
+        prob = np.zeros((h, w), np.float32)
+        masks = np.zeros((len(poses), h, w), bool)
+        # only around the people (and what smoothing carried over) is the filter worth running
+        ys, xs = np.nonzero(fg.max(axis=1) > 0.02)[0], np.nonzero(fg.max(axis=0) > 0.02)[0]
+        if ys.size:
+            pad = 2 * self.o.guided_radius + 2
+            bx0, by0 = max(0, int(xs[0]) - pad), max(0, int(ys[0]) - pad)
+            bx1, by1 = min(ws, int(xs[-1]) + 1 + pad), min(hs, int(ys[-1]) + 1 + pad)
+            fx0, fy0 = int(bx0 / s), int(by0 / s)
+            fx1, fy1 = (w if bx1 == ws else min(w, int(math.ceil(bx1 / s)))), (h if by1 == hs else min(h, int(math.ceil(by1 / s))))
+            guide_small = cv2.cvtColor(small[by0:by1, bx0:bx1], cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+            guide = cv2.cvtColor(image[fy0:fy1, fx0:fx1], cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+            _, full = self.guided(guide_small, np.ascontiguousarray(fg[by0:by1, bx0:bx1, None]), guide)
+            assert full is not None
+            prob[fy0:fy1, fx0:fx1] = np.clip(full[..., 0], 0.0, 1.0)
+            if poses:  # each pixel to the most probable person
+                owner = cv2.resize(np.argmax(maps[:, by0:by1, bx0:bx1], axis=0).astype(np.uint8),
+                                   (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_NEAREST)
+                fgm = prob[fy0:fy1, fx0:fx1] > self.o.threshold
+                for i in range(len(poses)):
+                    masks[i, fy0:fy1, fx0:fx1] = fgm & (owner == i)
+        if not poses:
+            return Instances.empty(h, w), prob
+        out_boxes = np.zeros((len(poses), 4), np.float32)
+        for i in range(len(poses)):
+            x, y, bw, bh = cv2.boundingRect(masks[i].view(np.uint8))
+            out_boxes[i] = (x, y, x + bw, y + bh)
+        scores = np.array([p.presence for p in poses], np.float32)
+        return Instances(masks, out_boxes, scores, np.zeros(len(poses), np.int64)), prob
