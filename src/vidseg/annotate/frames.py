@@ -44,10 +44,6 @@ class FrameStore:
         self._size = cache
         self._stems: dict[int, str] = {}
 
-    @property
-    def reader(self) -> VideoReader:
-        return self._reader
-
     def image(self, index: int) -> np.ndarray:
         """Frame ``index`` as HxWx3 RGB uint8 (do not modify it: it is shared with the cache)."""
         if not 0 <= index < self.count:
