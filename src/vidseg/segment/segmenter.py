@@ -69,10 +69,13 @@ class Segmenter:
             self.people = PeopleSegmenter(model.backend, model.parts["detector"],
                                           PeopleOptions(smooth=smooth, smooth_alpha=self.options.smooth_alpha,
                                                         threshold=self._threshold(0.5),
-                                                        runs_per_frame=self.options.runs_per_frame))
+                                                        runs_per_frame=self.options.runs_per_frame),
+                                          proposer_backend=model.parts.get("proposer"))
         self.smoother = TemporalSmoother(alpha=self.options.smooth_alpha) \
             if self.options.smooth and self.people is None else None
-        self.tracker = IdentityTracker() if model.card.task == "instance" else None
+        # people out of sight are remembered for a while (a child behind another for seconds)
+        self.tracker = (IdentityTracker(max_age=150) if self.people is not None else IdentityTracker()) \
+            if model.card.task == "instance" else None
 
     @property
     def task(self) -> str:
