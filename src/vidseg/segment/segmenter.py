@@ -73,9 +73,7 @@ class Segmenter:
                                           proposer_backend=model.parts.get("proposer"))
         self.smoother = TemporalSmoother(alpha=self.options.smooth_alpha) \
             if self.options.smooth and self.people is None else None
-        # people out of sight are remembered for a while (a child behind another for seconds)
-        self.tracker = (IdentityTracker(max_age=150) if self.people is not None else IdentityTracker()) \
-            if model.card.task == "instance" else None
+        self.tracker = IdentityTracker() if model.card.task == "instance" and self.people is None else None
 
     @property
     def task(self) -> str:
@@ -130,9 +128,9 @@ class Segmenter:
 
 
     def _people(self, image: np.ndarray) -> SegResult:
-        assert self.people is not None and self.tracker is not None
-        inst, prob = self.people(image)
-        ids = self.tracker.update(inst, image)
+        assert self.people is not None
+        inst, prob = self.people(image)  # the people pipeline follows each person: it gives the ids
+        ids = (np.asarray(self.people.ids, np.int64) - 1) % 255 + 1
         labels = instances_to_labels(inst, ids)
         return SegResult(labels, prob if self.options.want_probability else None, inst, ids)
 

@@ -65,6 +65,7 @@ class _Person:
     stale: int = 0  # frames since then
     hidden: int = 0  # frames the person has been out of sight (pose presence too low)
     area: float = 0.0  # the person's area when last seen, in pixels of the working size
+    pid: int = 0  # the person's id (1, 2, ...; 0 until given)
 
 
 def views(w: int, h: int) -> list[tuple[int, int, int, int]]:
@@ -95,6 +96,8 @@ class PeopleSegmenter:
         self._view = 0
         self._lost = False
         self._peak = 0  # the most people seen at once
+        self._pid = 0  # the last id given
+        self.ids: list[int] = []  # the ids of the last frame's people, in the order of its instances
 
     def reset(self) -> None:
         self.people = []
@@ -102,6 +105,8 @@ class PeopleSegmenter:
         self._view = 0
         self._lost = False
         self._peak = 0  # the most people seen at once
+        self._pid = 0  # the last id given
+        self.ids = []
         if self.smoother is not None:
             self.smoother.reset()
 
@@ -190,19 +195,22 @@ class PeopleSegmenter:
             if fresh:
                 nxt = pose.next_roi()
                 if self._is_followed(nxt, [q.pose for q in people if q.pose is not None]):
-                    continue  # two regions ended on one person
+                    # two regions ended on one person: the other is hidden behind them, maybe
+                    if self.proposer is not None and person.pose is not None:
+                        hidden.append(dataclasses.replace(person, stale=person.stale + 1, hidden=1))
+                    continue
                 v = person.velocity
                 if person.pose is not None:
                     last = person.pose.next_roi()
                     seen = np.array([nxt.cx - last.cx, nxt.cy - last.cy]) / (person.stale + 1)
                     v = 0.5 * v + 0.5 * seen
                 roi = Roi(nxt.cx + float(v[0]), nxt.cy + float(v[1]), nxt.size, nxt.angle)
-                people.append(_Person(roi, v, pose, 0, area=_area(pose, self.o.work_scale)))
+                people.append(_Person(roi, v, pose, 0, area=_area(pose, self.o.work_scale), pid=person.pid))
             else:
                 r = person.roi
                 people.append(_Person(Roi(r.cx + float(person.velocity[0]), r.cy + float(person.velocity[1]),
                                           r.size, r.angle), person.velocity, person.pose, person.stale + 1,
-                                          area=person.area))
+                                          area=person.area, pid=person.pid))
             out.append(pose)
         visible = [q.pose for q in people if q.pose is not None]
         # a person out of sight is let go when someone is seen where they were: with the proposer,
@@ -212,12 +220,31 @@ class PeopleSegmenter:
         else:
             gone = [q for q in hidden if any(math.hypot(q.roi.cx - p.next_roi().cx, q.roi.cy - p.next_roi().cy)
                                              < 0.5 * q.roi.size for p in found)]
+        for k, q in enumerate(people):  # someone new takes the id of the person out of sight they are
+            if q.pid == 0:
+                twin = self._nearest(q, hidden)
+                if twin is not None:
+                    gone.append(twin)
+                people[k] = dataclasses.replace(q, pid=twin.pid if twin is not None else self._new_pid())
         kept = [q for q in hidden if q.hidden <= self._memory and not any(q is g for g in gone)]
         self._peak = max(self._peak, len(people))
         if self.proposer is not None:  # no more people than were ever seen at once: the rest are doubles
             kept = sorted(kept, key=lambda q: q.hidden)[:max(0, self._peak - len(people))]
         self.people = people + kept
+        self.ids = [q.pid for q in people]
         return out
+
+    def _new_pid(self) -> int:
+        self._pid += 1
+        return self._pid
+
+    @staticmethod
+    def _nearest(person: _Person, others: list[_Person]) -> _Person | None:
+        """The one of ``others`` whose region's centre is nearest ``person``'s, within half its side."""
+        r = person.roi
+        near = [(math.hypot(q.roi.cx - r.cx, q.roi.cy - r.cy), k) for k, q in enumerate(others)
+                if math.hypot(q.roi.cx - r.cx, q.roi.cy - r.cy) < 0.5 * max(q.roi.size, r.size)]
+        return others[min(near)[1]] if near else None
 
     @property
     def _memory(self) -> int:
@@ -240,6 +267,7 @@ class PeopleSegmenter:
         blobs = residual_blobs(prob, covered, min_area=max(4, round(1e-3 * ws * hs)))
         scores: list[float] = []
         blob_maps: list[np.ndarray] = []  # after every pose's map, so maps follow poses then blobs
+        blob_ids: list[int] = []
         taken: set[int] = set()
         for i in sorted(lost, key=lambda k: self.people[k].hidden):
             person = self.people[i]
@@ -255,15 +283,20 @@ class PeopleSegmenter:
                 vis = float(pose.visibility[:BODY].mean())
                 if pose.presence >= self.o.new_presence and vis >= self.o.new_visibility - 0.1 and \
                         not self._is_followed(pose.next_roi(), poses):
-                    self.people[i] = _Person(pose.next_roi(), np.zeros(2), pose, 0, area=_area(pose, s))
+                    self.people[i] = _Person(pose.next_roi(), np.zeros(2), pose, 0, area=_area(pose, s), pid=person.pid)
                     maps.append(self._paste(pose, (w, h)))
                     poses.append(pose)
+                    self.ids.append(person.pid)
                     continue
             # remembered where the blob is, at the size they had when last seen
             self.people[i] = dataclasses.replace(person, roi=Roi(roi.cx, roi.cy, person.roi.size), hidden=1)
+            if person.hidden > 2:  # shown from the second blob in a row on (one alone may be a pillow)
+                continue
             blob_maps.append(np.where(blob.mask, prob, 0.0).astype(np.float32))
             scores.append(0.5)
+            blob_ids.append(person.pid)
         maps.extend(blob_maps)
+        self.ids.extend(blob_ids)
         return scores
 
     def _blob_for(self, person: _Person, blobs: list[Blob], taken: set[int], s: float) -> Blob | None:
@@ -331,6 +364,7 @@ class PeopleSegmenter:
             keep = list(range(len(poses))) + [i for i in range(len(poses), n) if masks[i].any()]
             blob_scores = [blob_scores[i - len(poses)] for i in keep[len(poses):]]
             masks, n = masks[keep], len(keep)
+            self.ids = [self.ids[i] for i in keep]
         if not n:
             return Instances.empty(h, w), prob
         out_boxes = np.zeros((n, 4), np.float32)
