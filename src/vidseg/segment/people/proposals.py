@@ -45,9 +45,8 @@ def residual_blobs(prob: np.ndarray, covered: np.ndarray, *, threshold: float = 
     """The blobs of ``prob > threshold`` outside ``covered`` (bool, grown by ``gap`` pixels so that
     the rims of the followed people do not count), at least ``min_area`` pixels, largest first."""
     cov = covered.astype(np.uint8)
-    if gap > 0:
-        cov = cv2.dilate(cov, np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-    res = ((prob > threshold) & (cov == 0)).astype(np.uint8)
+    grown = cv2.dilate(cov, np.ones((2 * gap + 1, 2 * gap + 1), np.uint8)) if gap > 0 else cov
+    res = ((prob > threshold) & (grown == 0)).astype(np.uint8)
     n, lab, stats, _ = cv2.connectedComponentsWithStats(res, connectivity=8)
     out = []
     for k in range(1, n):
