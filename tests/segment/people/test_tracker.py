@@ -236,7 +236,7 @@ def test_a_hidden_person_is_carried_by_the_proposer_and_keeps_their_id() -> None
         for truth, name in ((red, "red"), (green, "green")):
             over = [(np.logical_and(inst.masks[i], truth).sum() / truth.sum(), i) for i in range(len(inst))]
             share, i = max(over, default=(0.0, -1))
-            assert share > 0.7, f"frame {t}: {name} not covered ({share:.2f})"
+            assert share > 0.6, f"frame {t}: {name} not covered ({share:.2f})"
             assert not np.any(inst.masks[i] & ~truth & (red | green)), f"frame {t}: {name} takes the other"
             if name == "green":
                 green_ids.add(people.ids[i])

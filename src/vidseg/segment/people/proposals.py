@@ -19,9 +19,10 @@ WIDTH, HEIGHT = 256, 144
 
 
 def person_probability(backend: Any, image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The selfie segmenter's person probability for an RGB uint8 frame, resized to ``size``
-    ``(w, h)`` (the frame squeezed into the model's 256x144 input whatever its aspect)."""
-    x = cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA).astype(np.float32) * (1.0 / 255.0)
+    """The selfie segmenter's person probability for an RGB uint8 frame (best already near the
+    model's size: it is resized bilinearly), resized to ``size`` ``(w, h)`` (the frame squeezed
+    into the model's 256x144 input whatever its aspect)."""
+    x = cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR).astype(np.float32) * (1.0 / 255.0)
     out = np.asarray(backend.run(x[None])[0], np.float32).reshape(HEIGHT, WIDTH)
     return cv2.resize(out, size, interpolation=cv2.INTER_LINEAR)
 

@@ -250,19 +250,19 @@ class PeopleSegmenter:
     def _memory(self) -> int:
         return self.o.keep_proposed if self.proposer is not None else self.o.keep_hidden
 
-    def _carry(self, image: np.ndarray, maps: list[np.ndarray], poses: list[Pose]) -> list[float]:
+    def _carry(self, image: np.ndarray, small: np.ndarray, maps: list[np.ndarray], poses: list[Pose]) -> list[float]:
         """People out of sight carried on by the selfie segmenter: each takes the largest blob of
         its residual near where they were last; the landmark model retries them on it (every
         ``retry_every`` frames) and, if it sees them, they are followed again. Appends the maps
         (blob-only people: the blob's probability) and poses; returns the blob-only people's
-        scores."""
+        scores. ``small``: the frame at the working size."""
         lost = [i for i, p in enumerate(self.people) if p.hidden]
         if self.proposer is None or not lost:
             return []
         h, w = image.shape[:2]
         s = self.o.work_scale
         hs, ws = maps[0].shape if maps else (max(1, round(h * s)), max(1, round(w * s)))
-        prob = person_probability(self.proposer, image, (ws, hs))
+        prob = person_probability(self.proposer, small, (ws, hs))
         covered = np.max(maps, axis=0) > 0.3 if maps else np.zeros((hs, ws), bool)
         blobs = residual_blobs(prob, covered, min_area=max(4, round(1e-3 * ws * hs)))
         scores: list[float] = []
@@ -330,11 +330,11 @@ class PeopleSegmenter:
         s = self.o.work_scale
         ws, hs = max(1, round(w * s)), max(1, round(h * s))
         layers = [self._paste(p, (w, h)) for p in poses]
-        blob_scores = self._carry(image, layers, poses)
+        small = cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA)
+        blob_scores = self._carry(image, small, layers, poses)
         n = len(layers)
         maps = np.stack(layers) if n else np.zeros((0, hs, ws), np.float32)
         fg = maps.max(axis=0) if n else np.zeros((hs, ws), np.float32)
-        small = cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA)
         if self.smoother is not None:
             fg = self.smoother.step(small, fg[None])[0]
             if n > len(poses):  # a blob is seen now or never: smoothing would halve it as it appears
