@@ -11,6 +11,12 @@ the people's maps are combined (a pixel belongs to the most probable person), op
 over time along optical flow (:class:`~vidseg.segment.smoothing.TemporalSmoother`), and brought to
 full size by a guided filter on the frame (:class:`~vidseg.vos.refine.GuidedUpsampler`), so edges
 follow the image instead of the model's pixels.
+
+With a proposer (the selfie segmenter, :mod:`~vidseg.segment.people.proposals`), a person out of
+sight is remembered for ``keep_proposed`` frames instead: each frame the largest blob of the
+proposer's residual near where they were carries them on (their mask is the blob), the landmark
+model retries them on it, and someone newly found where they were takes their id. Each person has
+one id (:attr:`PeopleSegmenter.ids`) for as long as the pipeline follows or remembers them.
 """
 
 from __future__ import annotations
