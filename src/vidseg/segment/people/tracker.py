@@ -284,7 +284,7 @@ class PeopleSegmenter:
             x0, y0, x1, y1 = blob.box
             side = max(1.3 * max(x1 - x0, y1 - y0) / s, 0.75 * person.roi.size)
             roi = Roi((x0 + x1) / (2 * s), (y0 + y1) / (2 * s), side)
-            if person.hidden % self.o.retry_every == 0 and len(poses) < self.o.max_people:
+            if self.frame % self.o.retry_every == 0 and len(poses) < self.o.max_people:
                 pose = self.landmarker(image, roi)
                 vis = float(pose.visibility[:BODY].mean())
                 if pose.presence >= self.o.new_presence and vis >= self.o.new_visibility - 0.1 and \
