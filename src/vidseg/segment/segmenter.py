@@ -69,10 +69,11 @@ class Segmenter:
             self.people = PeopleSegmenter(model.backend, model.parts["detector"],
                                           PeopleOptions(smooth=smooth, smooth_alpha=self.options.smooth_alpha,
                                                         threshold=self._threshold(0.5),
-                                                        runs_per_frame=self.options.runs_per_frame))
+                                                        runs_per_frame=self.options.runs_per_frame),
+                                          proposer_backend=model.parts.get("proposer"))
         self.smoother = TemporalSmoother(alpha=self.options.smooth_alpha) \
             if self.options.smooth and self.people is None else None
-        self.tracker = IdentityTracker() if model.card.task == "instance" else None
+        self.tracker = IdentityTracker() if model.card.task == "instance" and self.people is None else None
 
     @property
     def task(self) -> str:
@@ -127,9 +128,9 @@ class Segmenter:
 
 
     def _people(self, image: np.ndarray) -> SegResult:
-        assert self.people is not None and self.tracker is not None
-        inst, prob = self.people(image)
-        ids = self.tracker.update(inst, image)
+        assert self.people is not None
+        inst, prob = self.people(image)  # the people pipeline follows each person: it gives the ids
+        ids = (np.asarray(self.people.ids, np.int64) - 1) % 255 + 1
         labels = instances_to_labels(inst, ids)
         return SegResult(labels, prob if self.options.want_probability else None, inst, ids)
 

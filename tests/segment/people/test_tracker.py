@@ -192,3 +192,67 @@ def test_a_person_out_of_sight_is_looked_for_where_they_were(gap: int, found_aga
         assert len(inst) == 2 and len(people.people) == 2
     else:  # let go after keep_hidden frames: only the detector finds them again
         assert det.calls > 0 and len(inst) >= 1 and len(people.people) == len(inst)
+
+
+class FakeProposer:
+    """The selfie segmenter's stand-in: probability 1 on every figure, and on a ``pillow`` box."""
+
+    def __init__(self, pillow: tuple[int, int, int, int] | None = None) -> None:
+        self.pillow = pillow
+        self.calls = 0
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        self.calls += 1
+        out = np.zeros(x.shape[:3] + (1,), np.float32)
+        for m in _blobs(x[0]):
+            out[0, m] = 1.0
+        if self.pillow is not None:
+            x0, y0, x1, y1 = self.pillow
+            out[0, y0:y1, x0:x1] = 1.0
+        return [out]
+
+
+def _passing(t: int, n: int, w: int = 320, h: int = 200) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Green (40x80) stands still; red (40x80, in front, 30 px higher) walks past, hiding all of
+    green but its lowest 30 rows for a few frames."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = BACKGROUND
+    x = round(10 + (w - 60) * t / (n - 1))
+    img[70:150, 140:180] = COLOURS[1]
+    img[40:120, x:x + 40] = COLOURS[0]
+    return img, [np.all(img == c, axis=2) for c in COLOURS]
+
+
+def test_a_hidden_person_is_carried_by_the_proposer_and_keeps_their_id() -> None:
+    n = 30
+    det, lm, prop = FakeDetector(), FakeLandmarks(), FakeProposer()
+    people = PeopleSegmenter(lm, det, PeopleOptions(redetect_every=1000, smooth=False, guided_radius=0,
+                                                    runs_per_frame=0), proposer_backend=prop)
+    green_ids, hidden_frames = set(), 0
+    for t in range(n):
+        img, (red, green) = _passing(t, n)
+        inst, _ = people(img)
+        assert len(inst) == len(people.ids) <= 2
+        for truth, name in ((red, "red"), (green, "green")):
+            over = [(np.logical_and(inst.masks[i], truth).sum() / truth.sum(), i) for i in range(len(inst))]
+            share, i = max(over, default=(0.0, -1))
+            assert share > 0.6, f"frame {t}: {name} not covered ({share:.2f})"
+            assert not np.any(inst.masks[i] & ~truth & (red | green)), f"frame {t}: {name} takes the other"
+            if name == "green":
+                green_ids.add(people.ids[i])
+        hidden_frames += any(p.hidden for p in people.people)
+    assert hidden_frames > 0  # green was out of the landmark model's sight for a while ...
+    assert len(green_ids) == 1  # ... and kept the one id throughout
+    assert prop.calls > 0
+
+
+def test_the_proposer_alone_finds_no_one() -> None:
+    """A blob of the selfie segmenter's (a pillow) where no one was ever seen is no person."""
+    det, lm, prop = FakeDetector(), FakeLandmarks(), FakeProposer(pillow=(10, 100, 60, 140))
+    people = PeopleSegmenter(lm, det, PeopleOptions(redetect_every=2, smooth=False, guided_radius=0),
+                             proposer_backend=prop)
+    for t in range(12):
+        img, (red, _) = _passing(t, 30)
+        img[70:150, 140:180] = BACKGROUND  # only red
+        inst, _ = people(img)
+        assert len(inst) == 1 and np.logical_and(inst.masks[0], red).sum() > 0.7 * red.sum()

@@ -11,6 +11,12 @@ the people's maps are combined (a pixel belongs to the most probable person), op
 over time along optical flow (:class:`~vidseg.segment.smoothing.TemporalSmoother`), and brought to
 full size by a guided filter on the frame (:class:`~vidseg.vos.refine.GuidedUpsampler`), so edges
 follow the image instead of the model's pixels.
+
+With a proposer (the selfie segmenter, :mod:`~vidseg.segment.people.proposals`), a person out of
+sight is remembered for ``keep_proposed`` frames instead: each frame the largest blob of the
+proposer's residual near where they were carries them on (their mask is the blob), the landmark
+model retries them on it, and someone newly found where they were takes their id. Each person has
+one id (:attr:`PeopleSegmenter.ids`) for as long as the pipeline follows or remembers them.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ import numpy as np
 
 from vidseg.segment.instance import Instances
 from vidseg.segment.people.detector import Detections, PoseDetector
-from vidseg.segment.people.landmarks import BODY, Pose, PoseLandmarker
+from vidseg.segment.people.landmarks import BODY, SIZE, Pose, PoseLandmarker
+from vidseg.segment.people.proposals import Blob, person_probability, residual_blobs
 from vidseg.segment.people.roi import Roi, paste, roi_pixel_box
 from vidseg.segment.smoothing import TemporalSmoother
 from vidseg.vos.refine import GuidedUpsampler
@@ -39,6 +46,10 @@ class PeopleOptions:
     min_detection: float = 0.15  # detector score for a candidate (the landmark model confirms it)
     min_presence: float = 0.5  # pose presence below which a person is out of sight ...
     keep_hidden: int = 15  # ... and looked for where they were for this many frames, then let go
+    proposals: bool = True  # a person out of sight is carried on by the selfie segmenter's blobs
+    keep_proposed: int = 150  # ... and remembered this long (frames since a blob was last seen)
+    min_blob: float = 0.1  # a blob carries a person when it is 0.1 to 1.5 times their last area
+    retry_every: int = 3  # the landmark model retries a blob-carried person every this many frames
     new_presence: float = 0.9  # a candidate becomes a person with this pose presence ...
     new_visibility: float = 0.75  # ... and this mean visibility of the 33 body landmarks (0.1 less
     #                               for a candidate the detector scores 0.5 or more)
@@ -59,6 +70,8 @@ class _Person:
     pose: Pose | None = None  # the last pose the landmark model gave
     stale: int = 0  # frames since then
     hidden: int = 0  # frames the person has been out of sight (pose presence too low)
+    area: float = 0.0  # the person's area when last seen, in pixels of the working size
+    pid: int = 0  # the person's id (1, 2, ...; 0 until given)
 
 
 def views(w: int, h: int) -> list[tuple[int, int, int, int]]:
@@ -76,8 +89,10 @@ class PeopleSegmenter:
     """Stateful: call it on consecutive RGB frames; returns the people as :class:`Instances`
     (class 0, score = pose presence) and the frame-size foreground probability."""
 
-    def __init__(self, landmark_backend: Any, detector_backend: Any, options: PeopleOptions | None = None) -> None:
+    def __init__(self, landmark_backend: Any, detector_backend: Any, options: PeopleOptions | None = None,
+                 proposer_backend: Any = None) -> None:
         self.o = options or PeopleOptions()
+        self.proposer = proposer_backend if self.o.proposals else None
         self.landmarker = PoseLandmarker(landmark_backend)
         self.detector = PoseDetector(detector_backend, min_score=self.o.min_detection)
         self.smoother = TemporalSmoother(alpha=self.o.smooth_alpha) if self.o.smooth else None
@@ -86,12 +101,18 @@ class PeopleSegmenter:
         self.frame = 0
         self._view = 0
         self._lost = False
+        self._peak = 0  # the most people seen at once
+        self._pid = 0  # the last id given
+        self.ids: list[int] = []  # the ids of the last frame's people, in the order of its instances
 
     def reset(self) -> None:
         self.people = []
         self.frame = 0
         self._view = 0
         self._lost = False
+        self._peak = 0  # the most people seen at once
+        self._pid = 0  # the last id given
+        self.ids = []
         if self.smoother is not None:
             self.smoother.reset()
 
@@ -127,14 +148,15 @@ class PeopleSegmenter:
         overdue first (frames since their last run, weighted by their area: big people, whose
         limbs move the most pixels, are refreshed more often; people out of sight less often)."""
         n, runs = len(self.people), self.o.runs_per_frame
-        if runs <= 0 or n <= runs:
-            return set(range(n))
-        big = max(p.roi.size for p in self.people)
+        cand = [i for i in range(n) if not (self.people[i].hidden and self.proposer is not None)]
+        if runs <= 0 or len(cand) <= runs:
+            return set(cand)
+        big = max(self.people[i].roi.size for i in cand)
 
         def due(p: _Person) -> float:  # people out of sight are looked for at a quarter of the rate
             return (p.stale + 1) * (p.roi.size / big) ** 2 * (0.25 if p.hidden else 1.0)
 
-        order = sorted(range(n), key=lambda i: -due(self.people[i]))
+        order = sorted(cand, key=lambda i: -due(self.people[i]))
         return set(order[:runs])
 
     def _follow(self, image: np.ndarray) -> list[Pose]:
@@ -143,11 +165,13 @@ class PeopleSegmenter:
         hidden: list[_Person] = []  # people out of sight for now, looked for again where they were
         self._lost = False
         for i, person in enumerate(self.people):
-            if i in chosen or person.pose is None:
+            if person.hidden and self.proposer is not None:  # see _carry
+                hidden.append(dataclasses.replace(person, stale=person.stale + 1, hidden=person.hidden + 1))
+            elif i in chosen or person.pose is None:
                 pose = self.landmarker(image, person.roi)
                 if pose.presence < self.o.min_presence:
                     self._lost = True
-                    if person.hidden < self.o.keep_hidden:
+                    if person.hidden < self._memory:
                         hidden.append(dataclasses.replace(person, stale=person.stale + 1, hidden=person.hidden + 1))
                     continue
                 current.append((person, pose, True))
@@ -157,6 +181,7 @@ class PeopleSegmenter:
                 d = person.velocity * (person.stale + 1)
                 current.append((person, person.pose.moved(float(d[0]), float(d[1])), False))
         det = self._detect(image)
+        found: list[Pose] = []  # people found this frame
         if det is not None:
             for roi, score in zip(det.rois(), det.scores.tolist(), strict=True):
                 poses = [c[1] for c in current]
@@ -168,6 +193,7 @@ class PeopleSegmenter:
                     (vis >= self.o.new_visibility or (score >= 0.5 and vis >= self.o.new_visibility - 0.1))
                 if confirmed and not self._is_followed(pose.next_roi(), poses):
                     current.append((_Person(roi), pose, True))
+                    found.append(pose)
         # the next frame's regions: from the poses, moved on by the people's recent motion
         people: list[_Person] = []
         out: list[Pose] = []
@@ -175,22 +201,130 @@ class PeopleSegmenter:
             if fresh:
                 nxt = pose.next_roi()
                 if self._is_followed(nxt, [q.pose for q in people if q.pose is not None]):
-                    continue  # two regions ended on one person
+                    # two regions ended on one person: the other is hidden behind them, maybe
+                    if self.proposer is not None and person.pose is not None:
+                        hidden.append(dataclasses.replace(person, stale=person.stale + 1, hidden=1))
+                    continue
                 v = person.velocity
                 if person.pose is not None:
                     last = person.pose.next_roi()
                     seen = np.array([nxt.cx - last.cx, nxt.cy - last.cy]) / (person.stale + 1)
                     v = 0.5 * v + 0.5 * seen
                 roi = Roi(nxt.cx + float(v[0]), nxt.cy + float(v[1]), nxt.size, nxt.angle)
-                people.append(_Person(roi, v, pose, 0))
+                people.append(_Person(roi, v, pose, 0, area=_area(pose, self.o.work_scale), pid=person.pid))
             else:
                 r = person.roi
                 people.append(_Person(Roi(r.cx + float(person.velocity[0]), r.cy + float(person.velocity[1]),
-                                          r.size, r.angle), person.velocity, person.pose, person.stale + 1))
+                                          r.size, r.angle), person.velocity, person.pose, person.stale + 1,
+                                          area=person.area, pid=person.pid))
             out.append(pose)
         visible = [q.pose for q in people if q.pose is not None]
-        self.people = people + [q for q in hidden if q.hidden <= self.o.keep_hidden
-                                and not self._is_followed(q.roi, visible)]
+        # a person out of sight is let go when someone is seen where they were: with the proposer,
+        # only someone newly found (the people seen all along may hide them for seconds)
+        if self.proposer is None:
+            gone = [q for q in hidden if self._is_followed(q.roi, visible)]
+        else:
+            gone = [q for q in hidden if any(math.hypot(q.roi.cx - p.next_roi().cx, q.roi.cy - p.next_roi().cy)
+                                             < 0.5 * q.roi.size for p in found)]
+        for k, q in enumerate(people):  # someone new takes the id of the person out of sight they are
+            if q.pid == 0:
+                twin = self._nearest(q, hidden)
+                if twin is not None:
+                    gone.append(twin)
+                people[k] = dataclasses.replace(q, pid=twin.pid if twin is not None else self._new_pid())
+        kept = [q for q in hidden if q.hidden <= self._memory and not any(q is g for g in gone)]
+        self._peak = max(self._peak, len(people))
+        if self.proposer is not None:  # no more people than were ever seen at once: the rest are doubles
+            kept = sorted(kept, key=lambda q: q.hidden)[:max(0, self._peak - len(people))]
+        self.people = people + kept
+        self.ids = [q.pid for q in people]
+        return out
+
+    def _new_pid(self) -> int:
+        self._pid += 1
+        return self._pid
+
+    @staticmethod
+    def _nearest(person: _Person, others: list[_Person]) -> _Person | None:
+        """The one of ``others`` whose region's centre is nearest ``person``'s, within half its side."""
+        r = person.roi
+        near = [(math.hypot(q.roi.cx - r.cx, q.roi.cy - r.cy), k) for k, q in enumerate(others)
+                if math.hypot(q.roi.cx - r.cx, q.roi.cy - r.cy) < 0.5 * max(q.roi.size, r.size)]
+        return others[min(near)[1]] if near else None
+
+    @property
+    def _memory(self) -> int:
+        return self.o.keep_proposed if self.proposer is not None else self.o.keep_hidden
+
+    def _carry(self, image: np.ndarray, small: np.ndarray, maps: list[np.ndarray], poses: list[Pose]) -> list[float]:
+        """People out of sight carried on by the selfie segmenter: each takes the largest blob of
+        its residual near where they were last; the landmark model retries them on it (every
+        ``retry_every`` frames) and, if it sees them, they are followed again. Appends the maps
+        (blob-only people: the blob's probability) and poses; returns the blob-only people's
+        scores. ``small``: the frame at the working size."""
+        lost = [i for i, p in enumerate(self.people) if p.hidden]
+        if self.proposer is None or not lost:
+            return []
+        h, w = image.shape[:2]
+        s = self.o.work_scale
+        hs, ws = maps[0].shape if maps else (max(1, round(h * s)), max(1, round(w * s)))
+        prob = person_probability(self.proposer, small, (ws, hs))
+        covered = np.max(maps, axis=0) > 0.3 if maps else np.zeros((hs, ws), bool)
+        blobs = residual_blobs(prob, covered, min_area=max(4, round(1e-3 * ws * hs)))
+        scores: list[float] = []
+        blob_maps: list[np.ndarray] = []  # after every pose's map, so maps follow poses then blobs
+        blob_ids: list[int] = []
+        taken: set[int] = set()
+        for i in sorted(lost, key=lambda k: self.people[k].hidden):
+            person = self.people[i]
+            blob = self._blob_for(person, blobs, taken, s)
+            if blob is None:
+                continue
+            taken.add(id(blob))
+            x0, y0, x1, y1 = blob.box
+            side = max(1.3 * max(x1 - x0, y1 - y0) / s, 0.75 * person.roi.size)
+            roi = Roi((x0 + x1) / (2 * s), (y0 + y1) / (2 * s), side)
+            if self.frame % self.o.retry_every == 0 and len(poses) < self.o.max_people:
+                pose = self.landmarker(image, roi)
+                vis = float(pose.visibility[:BODY].mean())
+                if pose.presence >= self.o.new_presence and vis >= self.o.new_visibility - 0.1 and \
+                        not self._is_followed(pose.next_roi(), poses):
+                    self.people[i] = _Person(pose.next_roi(), np.zeros(2), pose, 0, area=_area(pose, s), pid=person.pid)
+                    maps.append(self._paste(pose, (w, h)))
+                    poses.append(pose)
+                    self.ids.append(person.pid)
+                    continue
+            # remembered where the blob is, at the size they had when last seen
+            self.people[i] = dataclasses.replace(person, roi=Roi(roi.cx, roi.cy, person.roi.size), hidden=1)
+            if person.hidden > 2:  # shown from the second blob in a row on (one alone may be a pillow)
+                continue
+            blob_maps.append(np.where(blob.mask, prob, 0.0).astype(np.float32))
+            scores.append(0.5)
+            blob_ids.append(person.pid)
+        maps.extend(blob_maps)
+        self.ids.extend(blob_ids)
+        return scores
+
+    def _blob_for(self, person: _Person, blobs: list[Blob], taken: set[int], s: float) -> Blob | None:
+        """The largest free blob centred within the person's last region, of ``min_blob`` to 1.5
+        times their last area."""
+        r = person.roi
+        reach = 0.5 * r.size * s
+        for b in blobs:
+            cx, cy = b.centre
+            if id(b) in taken or not self.o.min_blob * person.area <= b.area <= 1.5 * person.area:
+                continue
+            if abs(cx - r.cx * s) <= reach and abs(cy - r.cy * s) <= reach:
+                return b
+        return None
+
+    def _paste(self, pose: Pose, frame_size: tuple[int, int]) -> np.ndarray:
+        w, h = frame_size
+        s = self.o.work_scale
+        out = np.zeros((max(1, round(h * s)), max(1, round(w * s))), np.float32)
+        x0, y0, x1, y1 = roi_pixel_box(pose.roi, (w, h), s)
+        if x1 > x0 and y1 > y0:
+            out[y0:y1, x0:x1] = paste(pose.mask, pose.roi, (w, h), scale=s, box=(x0, y0, x1, y1))
         return out
 
     # --- masks -------------------------------------------------------------------------------
@@ -201,17 +335,18 @@ class PeopleSegmenter:
         self.frame += 1
         s = self.o.work_scale
         ws, hs = max(1, round(w * s)), max(1, round(h * s))
-        maps = np.zeros((len(poses), hs, ws), np.float32)
-        boxes = [roi_pixel_box(p.roi, (w, h), s) for p in poses]
-        for i, (pose, (x0, y0, x1, y1)) in enumerate(zip(poses, boxes, strict=True)):
-            if x1 > x0 and y1 > y0:
-                maps[i, y0:y1, x0:x1] = paste(pose.mask, pose.roi, (w, h), scale=s, box=(x0, y0, x1, y1))
-        fg = maps.max(axis=0) if len(poses) else np.zeros((hs, ws), np.float32)
+        layers = [self._paste(p, (w, h)) for p in poses]
         small = cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA)
+        blob_scores = self._carry(image, small, layers, poses)
+        n = len(layers)
+        maps = np.stack(layers) if n else np.zeros((0, hs, ws), np.float32)
+        fg = maps.max(axis=0) if n else np.zeros((hs, ws), np.float32)
         if self.smoother is not None:
             fg = self.smoother.step(small, fg[None])[0]
+            if n > len(poses):  # a blob is seen now or never: smoothing would halve it as it appears
+                fg = np.maximum(fg, maps[len(poses):].max(axis=0))
         prob = np.zeros((h, w), np.float32)
-        masks = np.zeros((len(poses), h, w), bool)
+        masks = np.zeros((n, h, w), bool)
         # only around the people (and what smoothing carried over) is the filter worth running
         ys, xs = np.nonzero(fg.max(axis=1) > 0.02)[0], np.nonzero(fg.max(axis=0) > 0.02)[0]
         if ys.size:
@@ -225,17 +360,27 @@ class PeopleSegmenter:
             _, full = self.guided(guide_small, np.ascontiguousarray(fg[by0:by1, bx0:bx1, None]), guide)
             assert full is not None
             prob[fy0:fy1, fx0:fx1] = np.clip(full[..., 0], 0.0, 1.0)
-            if poses:  # each pixel to the most probable person
+            if n:  # each pixel to the most probable person
                 owner = cv2.resize(np.argmax(maps[:, by0:by1, bx0:bx1], axis=0).astype(np.uint8),
                                    (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_NEAREST)
                 fgm = prob[fy0:fy1, fx0:fx1] > self.o.threshold
-                for i in range(len(poses)):
+                for i in range(n):
                     masks[i, fy0:fy1, fx0:fx1] = fgm & (owner == i)
-        if not poses:
+        if len(poses) < n:  # a blob the guided filter or the people's masks left empty is no one
+            keep = list(range(len(poses))) + [i for i in range(len(poses), n) if masks[i].any()]
+            blob_scores = [blob_scores[i - len(poses)] for i in keep[len(poses):]]
+            masks, n = masks[keep], len(keep)
+            self.ids = [self.ids[i] for i in keep]
+        if not n:
             return Instances.empty(h, w), prob
-        out_boxes = np.zeros((len(poses), 4), np.float32)
-        for i in range(len(poses)):
+        out_boxes = np.zeros((n, 4), np.float32)
+        for i in range(n):
             x, y, bw, bh = cv2.boundingRect(masks[i].view(np.uint8))
             out_boxes[i] = (x, y, x + bw, y + bh)
-        scores = np.array([p.presence for p in poses], np.float32)
-        return Instances(masks, out_boxes, scores, np.zeros(len(poses), np.int64)), prob
+        scores = np.array([p.presence for p in poses] + blob_scores, np.float32)
+        return Instances(masks, out_boxes, scores, np.zeros(n, np.int64)), prob
+
+
+def _area(pose: Pose, scale: float) -> float:
+    """The person's area (mask above 0.5) in pixels of the frame resized by ``scale``."""
+    return float(np.count_nonzero(pose.mask > 0.5)) * (pose.roi.size * scale / SIZE) ** 2
