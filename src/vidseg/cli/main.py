@@ -32,6 +32,7 @@ SUBCOMMANDS: dict[str, str] = {
     "segment": "vidseg.cli.segment_cmd:segment",
     "models": "vidseg.cli.models_cmd:models",
     "train-engine": "vidseg.cli.train_engine_cmd:train_engine",
+    "train-auto": "vidseg.cli.train_auto_cmd:train_auto",
 }
 
 

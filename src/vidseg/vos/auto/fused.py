@@ -1,0 +1,90 @@
+"""A tracker that carries the discovered objects through time and keeps asking the primary-object
+head where the main object is: each frame's foreground is a weighted mean of the engine's
+foreground probability and the head's, so an object the engine loses is found again (and parts
+it drops come back), while the engine keeps the objects apart and the ids stable.
+
+The head reads the learned engine's own backbone features of the frame (no second backbone run);
+with an engine that has none (the classical ones) it runs the backbone itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import cv2
+import numpy as np
+
+from vidseg.errors import InputError
+from vidseg.vos.auto.head import MainObjectHead, SaliencyMapper
+from vidseg.vos.stepping import Tracker
+
+HEAD_WEIGHT = 0.5  # the head's share of each frame's foreground probability
+
+
+class SalienceFusedTracker:
+    """Wraps an engine (the stepping interface: ``step``, ``object_ids``, ``probabilities``,
+    ``reset``); frames where objects are given keep the given masks exactly."""
+
+    def __init__(self, engine: Tracker, head: MainObjectHead | None, weight: float = HEAD_WEIGHT,
+                 work_short: int = 240) -> None:
+        if head is None:
+            weight = 0.0  # the engine alone
+        if not 0.0 <= weight <= 1.0:
+            raise InputError(f"the head's weight must be in 0..1, got {weight}")
+        self.engine = engine
+        self.head = head
+        self.weight = weight
+        self._own: SaliencyMapper | None = None
+        self._work_short = work_short
+        self._probs: np.ndarray | None = None
+        #: mean fused foreground probability inside the objects on the last frame (None: no object)
+        self.last_confidence: float | None = None
+
+    @property
+    def object_ids(self) -> list[int]:
+        return self.engine.object_ids
+
+    def reset(self) -> None:
+        self.engine.reset()
+        self._probs = None
+        self.last_confidence = None
+
+    def probabilities(self) -> tuple[list[int], np.ndarray]:
+        if self._probs is None:
+            return self.engine.probabilities()
+        return self.engine.object_ids, self._probs
+
+    def saliency(self, image: np.ndarray) -> np.ndarray:
+        """The head's main-object probability for the frame just stepped, at stride 4."""
+        feats = getattr(self.engine, "last_features", None)
+        if feats is not None and self.head is not None:
+            return self.head(feats)[0]
+        assert self.head is not None
+        if self._own is None:
+            self._own = SaliencyMapper(self.head, self._work_short)
+        return self._own(image)
+
+    def step(self, image: np.ndarray, mask: np.ndarray | None = None,
+             objects: Iterable[int] | None = None) -> np.ndarray:
+        labels = self.engine.step(image, mask, objects)
+        ids, probs = self.engine.probabilities()
+        h, w = labels.shape
+        if mask is not None or not ids or self.weight == 0.0:
+            self._probs = None
+            self.last_confidence = _inside(1.0 - probs[0], labels)
+            return labels
+        sal = cv2.resize(self.saliency(image), (w, h), interpolation=cv2.INTER_LINEAR)
+        engine_fg = 1.0 - probs[0]
+        fg = (1.0 - self.weight) * engine_fg + self.weight * sal
+        share = probs[1:] / np.maximum(engine_fg, 1e-6)[None]
+        fused = np.concatenate([(1.0 - fg)[None], share * fg[None]], 0).astype(np.float32)
+        self._probs = fused
+        best = np.argmax(probs[1:], axis=0) if len(ids) > 1 else np.zeros((h, w), np.intp)
+        out = np.where(fg > 0.5, np.asarray(ids, np.uint8)[best], 0).astype(np.uint8)
+        self.last_confidence = _inside(fg, out)
+        return out
+
+
+def _inside(fg: np.ndarray, labels: np.ndarray) -> float | None:
+    inside = labels > 0
+    return float(fg[inside].mean()) if inside.any() else None
