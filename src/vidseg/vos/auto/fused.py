@@ -19,6 +19,7 @@ from vidseg.vos.auto.head import MainObjectHead, SaliencyMapper
 from vidseg.vos.stepping import Tracker
 
 HEAD_WEIGHT = 0.5  # the head's share of each frame's foreground probability
+LOST_SHARE = 0.25  # an object below this share of its given area is searched for with the head
 
 
 class SalienceFusedTracker:
@@ -37,6 +38,8 @@ class SalienceFusedTracker:
         self._own: SaliencyMapper | None = None
         self._work_short = work_short
         self._probs: np.ndarray | None = None
+        self._given_area: int = 0  # pixels of the objects where last given
+        self.refound = 0  # frames where the head gave a lost single object back to the engine
         #: mean fused foreground probability inside the objects on the last frame (None: no object)
         self.last_confidence: float | None = None
 
@@ -46,6 +49,7 @@ class SalienceFusedTracker:
 
     def reset(self) -> None:
         self.engine.reset()
+        self._given_area = 0
         self._probs = None
         self.last_confidence = None
 
@@ -69,11 +73,17 @@ class SalienceFusedTracker:
         labels = self.engine.step(image, mask, objects)
         ids, probs = self.engine.probabilities()
         h, w = labels.shape
+        if mask is not None:
+            self._given_area = int(np.count_nonzero(labels))
         if mask is not None or not ids or self.weight == 0.0:
             self._probs = None
             self.last_confidence = _inside(1.0 - probs[0], labels)
             return labels
         sal = cv2.resize(self.saliency(image), (w, h), interpolation=cv2.INTER_LINEAR)
+        if len(ids) == 1 and np.count_nonzero(labels) < LOST_SHARE * self._given_area:
+            found = self._refind(image, sal, ids[0])
+            if found is not None:
+                return found
         engine_fg = 1.0 - probs[0]
         fg = (1.0 - self.weight) * engine_fg + self.weight * sal
         share = probs[1:] / np.maximum(engine_fg, 1e-6)[None]
@@ -83,6 +93,22 @@ class SalienceFusedTracker:
         out = np.where(fg > 0.5, np.asarray(ids, np.uint8)[best], 0).astype(np.uint8)
         self.last_confidence = _inside(fg, out)
         return out
+
+
+    def _refind(self, image: np.ndarray, sal: np.ndarray, obj: int) -> np.ndarray | None:
+        """A lost single object: where the head sees a salient region of a plausible size (a
+        quarter to four times the given area), that region is given back to the engine as the
+        object (a correction on this frame); None when the head sees nothing such."""
+        region = sal > 0.5
+        area = int(np.count_nonzero(region))
+        if not LOST_SHARE * self._given_area <= area <= 4 * self._given_area:
+            return None
+        mask = region.astype(np.uint8) * np.uint8(obj)
+        labels = self.engine.step(image, mask, [obj])
+        self.refound += 1
+        self._probs = None
+        self.last_confidence = float(sal[region].mean())
+        return labels
 
 
 def _inside(fg: np.ndarray, labels: np.ndarray) -> float | None:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from vidseg.models.backbone import Backbone, BackboneFeatures
-from vidseg.vos.learned.tracker import work_size
+from vidseg.vos.learned.tracker import _sigmoid, work_size
 from vidseg.vos.learned.weights import ort_session, read_card, verified_graph_paths
 
 HEAD_GRAPH = "head"
@@ -19,10 +19,6 @@ HEAD_GRAPH = "head"
 def shipped_head_dir() -> Path:
     """The folder of the head's weights that ship with vidseg."""
     return Path(__file__).resolve().parent / "weights"
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))).astype(np.float32)
 
 
 class MainObjectHead:

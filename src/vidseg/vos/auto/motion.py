@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from vidseg.io.source import VideoReader
+from vidseg.vos.classical.flow import FlowEstimator
 
 WORK_SHORT = 120  # short side of the frames the flow is computed on
 GRID = 8  # flow sampled every GRID px for the homography fit
@@ -32,7 +33,7 @@ class MotionResidual:
 
     def __init__(self, work_short: int = WORK_SHORT) -> None:
         self.work_short = work_short
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._flow = FlowEstimator("ultrafast")
         self._prev: np.ndarray | None = None
 
     def reset(self) -> None:
@@ -43,15 +44,14 @@ class MotionResidual:
         prev, self._prev = self._prev, gray
         if prev is None or prev.shape != gray.shape:
             return np.zeros(gray.shape, np.float32)
-        return camera_residual(prev, gray, self._dis)
+        return camera_residual(prev, gray, self._flow)
 
 
-def camera_residual(prev: np.ndarray, gray: np.ndarray, dis: cv2.DISOpticalFlow | None = None) -> np.ndarray:
+def camera_residual(prev: np.ndarray, gray: np.ndarray, flow_of: FlowEstimator | None = None) -> np.ndarray:
     """0..1 residual motion of ``gray`` against ``prev`` (same-size uint8 grey images) once the
     background's homography (RANSAC on the flow) is taken out; scaled by the residual's own
     spread so that a shaky camera does not light up the whole frame."""
-    dis = dis or cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-    flow = dis.calc(gray, prev, None)  # where each pixel of gray was in prev
+    flow = (flow_of or FlowEstimator("ultrafast"))(gray, prev)  # where each pixel of gray was in prev
     h, w = gray.shape
     ys, xs = np.mgrid[GRID // 2:h:GRID, GRID // 2:w:GRID]
     src = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)

@@ -28,7 +28,6 @@ from vidseg.vos.engines import resolve_tracker
 from vidseg.vos.health import TrackingReport
 from vidseg.vos.session import TrackingSession
 
-
 CUES = ("head", "motion")
 
 
