@@ -21,7 +21,7 @@ from ..vos_helpers import write_scene
 
 N = 30
 W, H = 256, 160
-RED, BLUE = (215, 50, 40), (40, 70, 225)
+RED, YELLOW = (215, 50, 40), (230, 200, 40)
 
 
 def panning(shapes: list[Shape]) -> Scene:
@@ -31,7 +31,7 @@ def panning(shapes: list[Shape]) -> Scene:
 
 ONE = [Shape(1, "ellipse", RED, (30, 22), [(70, 60), (180, 100)])]
 TWO = [Shape(1, "ellipse", RED, (30, 22), [(60, 50), (120, 60)]),
-       Shape(2, "rect", BLUE, (22, 18), [(200, 115), (150, 105)])]
+       Shape(2, "ellipse", YELLOW, (26, 20), [(200, 115), (150, 105)])]
 
 
 def track(tmp: Path, scene: Scene, n_objects: int = 1, **kw) -> tuple[list[np.ndarray], AutoTrackingSession]:

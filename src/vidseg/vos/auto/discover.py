@@ -23,6 +23,8 @@ from vidseg.io.source import VideoReader
 
 MIN_AREA = 0.003  # a salient part smaller than this share of the frame is ignored
 MIN_CONFIDENCE = 0.35  # below this on every key frame: no object stands out
+MAX_AREA = 0.7  # a "salient" region over this share of the frame is texture, not an object
+MIN_MOTION = 0.05  # with motion maps: a salient region must move unlike the rest on some key frame
 PART_SHARE = 0.1  # with one object, parts with less than this share of the largest part's salience are dropped
 KEY_EVERY = 10  # frames between key frames (more for long clips: at most MAX_KEYS key frames)
 MAX_KEYS = 40
@@ -77,7 +79,7 @@ def frame_confidence(prob: np.ndarray, min_area: float = MIN_AREA) -> float:
     """How much the salient region stands out: its mean probability minus the rest's (0 when
     there is no salient region of at least ``min_area``)."""
     fg = prob > 0.5
-    if fg.mean() < min_area:
+    if not min_area <= fg.mean() <= MAX_AREA:
         return 0.0
     rest = float(prob[~fg].mean()) if (~fg).any() else 0.0
     return max(0.0, float(prob[fg].mean()) - rest)
@@ -100,35 +102,63 @@ def objects_on(prob: np.ndarray, n_objects: int) -> np.ndarray:
     return labels
 
 
-def choose_key_frame(maps: dict[int, np.ndarray]) -> tuple[dict[int, float], int | None]:
-    """Each key frame's confidence, and the frame to start from (None when nothing stands out)."""
+def motion_contrast(prob: np.ndarray, motion: np.ndarray) -> float:
+    """How much more the salient region moves (camera motion taken out) than the rest: the mean
+    of ``motion`` (0..1, any size) inside ``prob > 0.5`` minus outside."""
+    fg = cv2.resize((prob > 0.5).astype(np.uint8), motion.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+    if not fg.any() or fg.all():
+        return 0.0
+    return float(motion[fg].mean() - motion[~fg].mean())
+
+
+def choose_key_frame(maps: dict[int, np.ndarray], motion: dict[int, np.ndarray] | None = None,
+                     n_objects: int = 1) -> tuple[dict[int, float], int | None]:
+    """Each key frame's confidence, and the frame to start from (None when nothing stands out).
+
+    With ``motion`` (each key frame's camera-compensated motion), a clip where no salient region
+    moves unlike the rest on any key frame has no object (a still scene: what is salient there is
+    texture), and frames where the region moves are preferred."""
     conf = {t: frame_confidence(p) for t, p in maps.items()}
     areas = {t: float((p > 0.5).mean()) for t, p in maps.items() if conf[t] > 0}
     if not areas or max(conf.values()) < MIN_CONFIDENCE:
         return conf, None
+    moving = {t: motion_contrast(maps[t], motion[t]) for t in areas} if motion else {t: 0.5 for t in areas}
+    if max(moving.values()) < MIN_MOTION:
+        return conf, None
     typical = float(np.median(list(areas.values())))
 
     def score(t: int) -> float:
-        return conf[t] * float(np.exp(-abs(np.log(areas[t] / typical))))
+        return conf[t] * float(np.exp(-abs(np.log(areas[t] / typical)))) * (0.5 + min(1.0, max(0.0, moving[t])))
 
+    if n_objects > 1:
+        shown = {t: min(n_objects, len(salient_parts(maps[t]))) for t in areas}
+        most = max(shown.values())
+        return conf, max((t for t in areas if shown[t] == most), key=score)
     return conf, max(areas, key=score)
 
 
 def discover(reader: VideoReader, saliency: Callable[[int, np.ndarray], np.ndarray], n_objects: int = 1,
              keys: Iterable[int] | None = None,
-             wrap: Callable[[list[int]], Iterable[int]] | None = None) -> Discovery:
+             wrap: Callable[[list[int]], Iterable[int]] | None = None,
+             motion: Callable[[int, np.ndarray], np.ndarray] | None = None) -> Discovery:
     """The first pass over ``reader``'s key frames (``keys``, default :func:`key_frame_indices`):
-    ``saliency(index, image)`` gives a frame's main-object probability map at any size."""
+    ``saliency(index, image)`` gives a frame's main-object probability map at any size, and
+    ``motion(index, image)``, when given, its camera-compensated motion (see
+    :func:`choose_key_frame`)."""
     frames = list(keys) if keys is not None else key_frame_indices(len(reader))
     maps: dict[int, np.ndarray] = {}
+    moves: dict[int, np.ndarray] = {}
     size = (reader.info.height, reader.info.width)
     for t in frames if wrap is None else wrap(frames):
-        maps[t] = saliency(t, reader.read(t).image)
-    conf, best = choose_key_frame(maps)
+        image = reader.read(t).image
+        maps[t] = saliency(t, image)
+        if motion is not None:
+            moves[t] = motion(t, image)
+    conf, best = choose_key_frame(maps, moves or None, n_objects)
     key_conf = {t: round(c, 4) for t, c in conf.items()}
     if best is None:
-        return Discovery(key_conf, None, None, warning="no object stands out on any key frame (a static "
-                         "scene with nothing salient?): the masks are empty")
+        return Discovery(key_conf, None, None, warning="no object stands out on any key frame (nothing "
+                         "salient that moves unlike the rest): the masks are empty")
     prob = maps[best]
     small = objects_on(prob, n_objects)
     labels = cv2.resize(small, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)

@@ -109,13 +109,14 @@ class AutoTrackingSession:
         """The first pass (run once; :meth:`propagate` runs it when not done yet)."""
         if self.discovery is None:
             cue: Callable[[int, np.ndarray], np.ndarray]
+            motion = key_frame_motion(self.reader)
             if self.head is None:
-                cue = key_frame_motion(self.reader)
+                cue = motion
             else:
                 mapper = SaliencyMapper(self.head, threads=self.config.threads)
                 cue = lambda _t, image: mapper(image)  # noqa: E731
             keys = key_frame_indices(len(self.reader), self.config.key_every)
-            self.discovery = discover(self.reader, cue, self.config.objects, keys, wrap)
+            self.discovery = discover(self.reader, cue, self.config.objects, keys, wrap, motion)
         return self.discovery
 
     def propagate(self, *, wrap_backward: FrameWrap | None = None) -> Iterator[tuple[Frame, np.ndarray]]:
