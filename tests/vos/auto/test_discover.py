@@ -65,3 +65,22 @@ def test_the_start_frame_is_a_typical_confident_one():
     conf, best = choose_key_frame(maps)
     assert best == 10
     assert conf[10] > conf[0] > conf[30]
+
+
+def test_a_salient_region_that_never_moves_unlike_the_rest_is_no_object():
+    maps = {t: blob_map(boxes=[(20, 20, 40, 40)]) for t in (0, 10)}
+    still = {t: np.zeros((30, 40), np.float32) for t in maps}
+    assert choose_key_frame(maps, still)[1] is None
+    moving = {0: still[0], 10: blob_map(30, 40, boxes=[(10, 10, 20, 20)], value=0.8, floor=0.0)}
+    assert choose_key_frame(maps, moving)[1] in (0, 10)
+
+
+def test_with_n_objects_a_frame_showing_more_of_them_is_chosen():
+    maps = {0: blob_map(boxes=[(20, 20, 40, 40)], value=0.99),
+            10: blob_map(boxes=[(20, 20, 40, 40), (45, 60, 58, 78)], value=0.8)}
+    assert choose_key_frame(maps, n_objects=1)[1] == 0
+    assert choose_key_frame(maps, n_objects=2)[1] == 10
+
+
+def test_a_region_covering_most_of_the_frame_is_texture_not_an_object():
+    assert frame_confidence(blob_map(boxes=[(0, 0, 60, 75)])) == 0.0

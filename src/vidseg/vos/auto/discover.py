@@ -128,7 +128,7 @@ def choose_key_frame(maps: dict[int, np.ndarray], motion: dict[int, np.ndarray] 
     typical = float(np.median(list(areas.values())))
 
     def score(t: int) -> float:
-        return conf[t] * float(np.exp(-abs(np.log(areas[t] / typical)))) * (0.5 + min(1.0, max(0.0, moving[t])))
+        return conf[t] * float(np.exp(-abs(np.log(areas[t] / typical))))
 
     if n_objects > 1:
         shown = {t: min(n_objects, len(salient_parts(maps[t]))) for t in areas}

@@ -36,14 +36,20 @@ class MainObjectHead:
 
 class SaliencyMapper:
     """Backbone and head together: an RGB frame -> the main-object probability at stride 4 of the
-    working size (short side ``work_short``), for frames the tracker does not see (key frames)."""
+    working size (short side ``work_short``), for frames the tracker does not see (key frames).
+    With ``mirror`` the frame and its mirror image are both read and their maps averaged."""
 
-    def __init__(self, head: MainObjectHead | None = None, work_short: int = 240, threads: int = 2) -> None:
+    def __init__(self, head: MainObjectHead | None = None, work_short: int = 240, threads: int = 2,
+                 mirror: bool = True) -> None:
         self.head = head or MainObjectHead(threads=threads)
         self.backbone = Backbone(threads=threads)
         self.work_short = work_short
+        self.mirror = mirror
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         h, w = work_size(image.shape[:2], self.work_short)
         small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        return self.head(self.backbone(small))[0]
+        if not self.mirror:
+            return self.head(self.backbone(small))[0]
+        prob = self.head(self.backbone(np.stack([small, small[:, ::-1]])))
+        return (0.5 * (prob[0] + prob[1, :, ::-1])).astype(np.float32)
