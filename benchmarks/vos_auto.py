@@ -4,12 +4,13 @@ J, F and J&F with ``vidseg eval --task unsupervised``'s matching, end-to-end fps
 beside published anchors; and a leave-out estimate on the DAVIS-2016 train sequences the
 shipped head's training left out (``training_data.holdout`` in its model card, 427x240).
 
-Variants: ``full`` (the learned head finds the object, the learned engine carries it, the head
-fused on every frame), ``head+engine`` (no per-frame fusion), ``motion`` (no learned parts:
-camera-compensated motion finds the object, the classical engine carries it). Skips, saying
+Variants: ``full`` (the default: the learned head finds the object on key frames, the learned
+engine carries it both ways), ``fused`` (the head's probability also averaged in on every frame,
+and a lost object given back to the engine where the head sees it), ``motion`` (no learned
+parts: camera-compensated motion finds the object, the classical engine carries it). Skips, saying
 why, without the data.
 
-    python benchmarks/vos_auto.py [--data DIR] [--variants full,head+engine,motion] [--markdown]
+    python benchmarks/vos_auto.py [--data DIR] [--variants full,fused,motion] [--markdown]
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from vidseg.vos.learned.weights import read_card
 DATA = Path(os.environ.get("VIDSEG_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 VARIANTS = {
     "full": AutoConfig(),
-    "head+engine": AutoConfig(head_weight=0.0),
+    "fused": AutoConfig(head_weight=0.5, refind=True),
     "motion": AutoConfig(cue="motion", engine="classical"),
 }
 ANCHORS = [("NLC (2014, motion, published)", "0.551"), ("FST (2013, motion, published)", "0.558"),

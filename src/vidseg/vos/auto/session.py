@@ -5,8 +5,8 @@ follow them through the whole video.
 key frames by random access, the frame where the main object stands out best), gives the
 objects found there to a :class:`~vidseg.vos.session.TrackingSession` (tracked forward and
 backward from that frame, so every frame has them) whose engine is wrapped in a
-:class:`~vidseg.vos.auto.fused.SalienceFusedTracker` (the head keeps saying where the main
-object is, so a lost object is found again). Memory stays bounded as for prompted tracking.
+:class:`~vidseg.vos.auto.fused.SalienceFusedTracker` (optionally, the head keeps saying where
+the main object is). Memory stays bounded as for prompted tracking.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class AutoConfig:
     objects: int = 1  # keep up to this many objects (ids 1..N by salience)
     engine: str = "default"  # the tracking engine that carries them through time
     head_weight: float = HEAD_WEIGHT  # the head's share of each frame's foreground (0 = engine only)
+    refind: bool = False  # give a lost single object back to the engine where the head sees it
     key_every: int = KEY_EVERY  # frames between key frames of the first pass
     weights: str | None = None  # folder of a trained head (default: the shipped one)
     cue: str = "head"  # "head": the learned primary-object head; "motion": camera-compensated motion only
@@ -129,7 +130,8 @@ class AutoTrackingSession:
                 yield frame, np.zeros(frame.image.shape[:2], np.uint8)
             return
         engine = resolve_tracker(self.config.engine)
-        fused = SalienceFusedTracker(engine, self.head, self.config.head_weight if self.head else 0.0)
+        fused = SalienceFusedTracker(engine, self.head, self.config.head_weight if self.head else 0.0,
+                                     refind=self.config.refind)
         self._session = session = TrackingSession(self.reader, fused)
         session.add_mask(found.frame, found.labels)
 
