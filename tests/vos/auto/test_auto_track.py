@@ -46,9 +46,10 @@ def mean_j(labels: list[np.ndarray], scene: Scene, pred_id: int, gt_id: int) -> 
     return float(np.mean([jaccard(labels[t] == pred_id, scene.render(t)[1] == gt_id) for t in range(N)]))
 
 
-def test_one_object_against_a_panning_background_is_found(tmp_path):
+@pytest.mark.parametrize("options", [{}, {"head_weight": 0.5, "refind": True}], ids=["default", "fused"])
+def test_one_object_against_a_panning_background_is_found(tmp_path, options):
     scene = panning(ONE)
-    labels, session = track(tmp_path, scene)
+    labels, session = track(tmp_path, scene, **options)
     j = mean_j(labels, scene, 1, 1)
     # a broken method (the centre of the frame, or everything that moves with a panning camera) misses
     centre = np.zeros((H, W), bool)

@@ -94,7 +94,8 @@ class SalienceFusedTracker:
             sal = cv2.resize(self.saliency(image), (w, h), interpolation=cv2.INTER_LINEAR)
         engine_fg = 1.0 - probs[0]
         fg = (1.0 - self.weight) * engine_fg + self.weight * sal
-        share = probs[1:] / np.maximum(engine_fg, 1e-6)[None]
+        # each object's share of the foreground: the engine's, or equal shares where it sees none
+        share = np.where(engine_fg[None] > 1e-6, probs[1:] / np.maximum(engine_fg, 1e-6)[None], 1.0 / len(ids))
         fused = np.concatenate([(1.0 - fg)[None], share * fg[None]], 0).astype(np.float32)
         self._probs = fused
         best = np.argmax(probs[1:], axis=0) if len(ids) > 1 else np.zeros((h, w), np.intp)
