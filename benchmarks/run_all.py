@@ -29,6 +29,7 @@ BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("vos_davis", "Tracking accuracy and speed on davis2016-dev (`vidseg bench`, end to end)",
      ["--engines", "copy,fast,default,accurate,classical-fast,classical,classical-accurate"]),
     ("vos_leaveout", "Leave-out estimate: DAVIS-2016 train sequences the shipped engine never saw", []),
+    ("vos_auto", "No prompt: `vidseg track --auto` on davis2016-dev (unsupervised), beside published anchors", []),
     ("vos_speed_memory", "Tracker speed at 854x480 and memory against video length",
      ["--presets", "fast,default,accurate,classical-fast,classical,classical-accurate",
       "--memory-preset", "default"]),

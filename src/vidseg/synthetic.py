@@ -83,9 +83,15 @@ class Scene:
     shapes: list[Shape]
     seed: int = 0
     noise: float = 3.0
+    pan: tuple[float, float] = (0.0, 0.0)  # the background's motion in px per frame (a panning camera)
 
     def __post_init__(self) -> None:
         self._bg = _texture(self.height, self.width, self.seed, (110, 120, 100), 22.0)
+        if self.pan != (0.0, 0.0):  # a larger background the frame moves over
+            self._bg_pad = (int(math.ceil(abs(self.pan[0]) * self.n_frames)) + 1,
+                            int(math.ceil(abs(self.pan[1]) * self.n_frames)) + 1)
+            self._bg_big = _texture(self.height + self._bg_pad[1], self.width + self._bg_pad[0], self.seed,
+                                    (110, 120, 100), 22.0)
         pad = 64
         self._tex = {
             s.obj_id if not s.occluder else -1 - k: _texture(
@@ -96,7 +102,7 @@ class Scene:
 
     def render(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         h, w = self.height, self.width
-        img = self._bg.copy()
+        img = self._background(t)
         labels = np.zeros((h, w), np.uint8)
         rng = np.random.default_rng(self.seed * 100003 + t)
         order = [s for s in self.shapes if not s.occluder] + [s for s in self.shapes if s.occluder]
@@ -115,6 +121,14 @@ class Scene:
             img = np.clip(img.astype(np.int16) + rng.normal(0, self.noise, img.shape).astype(np.int16), 0, 255)
             img = img.astype(np.uint8)
         return img, labels
+
+    def _background(self, t: int) -> np.ndarray:
+        """The background of frame ``t``: still, or panned by ``pan`` px per frame."""
+        if self.pan == (0.0, 0.0):
+            return self._bg.copy()
+        x0 = int(round(self.pan[0] * t)) if self.pan[0] >= 0 else self._bg_pad[0] - 1 + int(round(self.pan[0] * t))
+        y0 = int(round(self.pan[1] * t)) if self.pan[1] >= 0 else self._bg_pad[1] - 1 + int(round(self.pan[1] * t))
+        return self._bg_big[y0:y0 + self.height, x0:x0 + self.width].copy()
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for t in range(self.n_frames):

@@ -34,6 +34,7 @@ SUBCOMMANDS: dict[str, str] = {
     "train-engine": "vidseg.cli.train_engine_cmd:train_engine",
     "annotate": "vidseg.cli.annotate_cmd:annotate",
     "batch": "vidseg.cli.batch_cmd:batch",
+    "train-auto": "vidseg.cli.train_auto_cmd:train_auto",
 }
 
 

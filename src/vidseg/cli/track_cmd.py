@@ -24,6 +24,7 @@ from vidseg.io.source import VideoReader
 from vidseg.vos.engines import engine_descriptions, engine_names
 
 if TYPE_CHECKING:
+    from vidseg.vos.job import TrackOutputs
     from vidseg.vos.session import Direction
 
 T = TypeVar("T")
@@ -55,6 +56,13 @@ def _engine_help() -> str:
 @click.option("--frame", "frame", type=int, default=None, metavar="N",
               help="Frame index a single MASK, --box or --click belongs to (default 0). Not used with "
                    "a mask folder.")
+@click.option("--auto", "auto", type=click.IntRange(1, 255), is_flag=False, flag_value=1, default=None,
+              metavar="[N]",
+              help="No prompt: find the video's main object by itself and track it (unsupervised "
+                   "video object segmentation); --auto N keeps up to N objects, ids by salience. "
+                   "Reads key frames from the whole video first (a file or a frame folder). The "
+                   "--report JSON adds a confidence per frame and per object; a warning says when "
+                   "no object stands out (the masks are then empty).")
 @click.option("-e", "--engine", "-p", "--preset", "engine", type=click.Choice(engine_names()), default="default",
               show_default=True, help=_engine_help())
 @click.option("--direction", type=click.Choice(["both", "forward", "backward"]), default="both",
@@ -89,7 +97,7 @@ def _engine_help() -> str:
 @force_option
 @quiet_option
 def track(video: str, mask: str | None, output: str | None, boxes: tuple[str, ...], clicks: tuple[str, ...],
-          neg_clicks: tuple[str, ...], frame: int | None, engine: str, direction: str, report: str | None,
+          neg_clicks: tuple[str, ...], frame: int | None, auto: int | None, engine: str, direction: str, report: str | None,
           overlay: str | None, rle: str | None, mask_video: str | None, per_object: bool, alpha: float,
           show_ids: bool, audio: bool, fps: Fraction | None, strict: bool, force: bool, quiet: bool) -> None:
     """Track the objects given in MASK through VIDEO_OR_FRAMES and write a mask per frame.
@@ -106,14 +114,22 @@ def track(video: str, mask: str | None, output: str | None, boxes: tuple[str, ..
       vidseg track frames/ -m prompts/ -o masks --rle masks.json -e fast
       vidseg track clip.mp4 -m mask40.png --frame 40 -o masks --report report.json
       vidseg track clip.mp4 --box 120,80,300,400 --click 2:500,260 -o masks
+      vidseg track clip.mp4 --auto -o masks --report report.json     # no prompt: the main object
+      vidseg track clip.mp4 --auto 2 -o masks                         # up to two objects
     """
     from vidseg.io.reader import open_video
     from vidseg.vos.job import TrackOutputs, track_video
     from vidseg.vos.prompts import load_video_prompts
 
     say = echo(quiet)
-    if mask is None and not boxes and not clicks:
-        raise click.UsageError("give the objects with -m MASK_OR_FOLDER, --box or --click")
+    if auto is not None and (mask is not None or boxes or clicks or neg_clicks or frame is not None):
+        raise click.UsageError("--auto finds the objects itself: it cannot be combined with -m, --box, "
+                               "--click or --frame")
+    if auto is not None and direction != "both":
+        raise click.UsageError("--auto tracks both ways from the frame where the object shows best: "
+                               "--direction cannot be combined with it")
+    if mask is None and not boxes and not clicks and auto is None:
+        raise click.UsageError("give the objects with -m MASK_OR_FOLDER, --box or --click, or use --auto")
     if mask is not None and (boxes or clicks or neg_clicks):
         raise click.UsageError("-m cannot be combined with --box/--click")
     if per_object and output is None:
@@ -128,6 +144,9 @@ def track(video: str, mask: str | None, output: str | None, boxes: tuple[str, ..
     def bar(items: Iterator[T], total: int | None, desc: str) -> Iterable[T]:
         return progress(items, total=total, desc=desc, quiet=quiet)
 
+    if auto is not None:
+        _track_auto(video, auto, engine, outputs, fps, strict, quiet, output, overlay, rle, mask_video, report)
+        return
     with open_video(video, fps=fps, strict=strict) as reader:
         if mask is not None:
             prompts = load_video_prompts(reader, mask, frame=frame, warn=warn)
@@ -145,6 +164,35 @@ def track(video: str, mask: str | None, output: str | None, boxes: tuple[str, ..
     if broken is not None:  # a failure is one line: where it broke and where the frames done are
         raise broken_run(broken, run.frames, "tracked")
     for problem in run.report.problems():
+        warn(problem)
+    if damage is not None:
+        warn(f"{video}: {damage}; check the results there (--strict stops at the first one)")
+
+
+def _track_auto(video: str, n_objects: int, engine: str, outputs: TrackOutputs, fps: Fraction | None,
+                strict: bool, quiet: bool, output: str | None, overlay: str | None, rle: str | None,
+                mask_video: str | None, report: str | None) -> None:
+    """``--auto``: find the main object(s) and track them (see :mod:`vidseg.vos.auto`)."""
+    from vidseg.io.reader import open_video
+    from vidseg.vos.auto import AutoConfig, auto_track_video
+
+    def bar(items: Iterator[T], total: int | None, desc: str) -> Iterable[T]:
+        return progress(items, total=total, desc=desc, quiet=quiet)
+
+    with open_video(video, fps=fps, strict=strict) as reader:
+        run = auto_track_video(reader, outputs, AutoConfig(objects=n_objects, engine=engine), progress=bar,
+                               inputs=[video])
+        damage = reader.damage_summary()
+    if run.decode_error is not None:
+        raise broken_run(run.decode_error, run.frames, "tracked")
+    written = [f"masks in {output}"] if output else []
+    written += [f"{k} {v}" for k, v in (("overlay", overlay), ("RLE", rle), ("mask video", mask_video),
+                                       ("report", report)) if v]
+    found = run.report.discovery
+    where = f" (found on frame {found.frame})" if found.frame is not None else ""
+    echo(quiet)(f"Found and tracked {len(run.objects)} object(s){where} over {run.frames} frame(s): "
+                + ", ".join(written))
+    for problem in run.report.warnings:
         warn(problem)
     if damage is not None:
         warn(f"{video}: {damage}; check the results there (--strict stops at the first one)")

@@ -16,8 +16,9 @@ from vidseg.train.engine_net import F4, F8, F16, KEY_DIM, VALUE_DIM, EngineNet
 OPSET = 17
 
 
-def _export(module: torch.nn.Module, args: tuple[torch.Tensor, ...], inputs: list[str], output: str,
-            dynamic: dict[str, dict[int, str]]) -> bytes:
+def export_onnx(module: torch.nn.Module, args: tuple[torch.Tensor, ...], inputs: list[str], output: str,
+                dynamic: dict[str, dict[int, str]]) -> bytes:
+    """``module`` as ONNX bytes (TorchScript exporter, opset :data:`OPSET`, ``dynamic`` axes)."""
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -37,10 +38,10 @@ def export_graphs(net: EngineNet) -> dict[str, bytes]:
     m4 = torch.zeros(1, 1, h // 4, w // 4)
     size = {0: "n", 2: "h", 3: "w"}
     return {
-        "key": _export(net.key, (f16,), ["f16"], "key", {"f16": size, "key": size}),
-        "value": _export(net.value, (f4, f8, f16, m4, m4), ["f4", "f8", "f16", "mask4", "others4"],
+        "key": export_onnx(net.key, (f16,), ["f16"], "key", {"f16": size, "key": size}),
+        "value": export_onnx(net.value, (f4, f8, f16, m4, m4), ["f4", "f8", "f16", "mask4", "others4"],
                          "value", {n: size for n in ("f4", "f8", "f16", "mask4", "others4", "value")}),
-        "decoder": _export(net.decoder, (torch.zeros(1, VALUE_DIM, h // 16, w // 16), f16, f8, f4, m4),
+        "decoder": export_onnx(net.decoder, (torch.zeros(1, VALUE_DIM, h // 16, w // 16), f16, f8, f4, m4),
                            ["readout", "f16", "f8", "f4", "prev4"], "logits",
                            {n: size for n in ("readout", "f16", "f8", "f4", "prev4", "logits")}),
     }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -107,10 +107,24 @@ def track_video(reader: VideoReader, prompts: Mapping[int, np.ndarray], outputs:
         return frames if progress is None else progress(frames, total, "track back")
 
     stream = session.propagate(direction, wrap_backward=wrap_backward)
-    first = next(stream, None)  # any backward pass runs here, before an output is opened
+    done, broken = write_tracked(reader, stream, outputs, progress=progress,
+                                 report=lambda: session.report.to_json(), total=n)
+    return TrackRun(done, objects, session.report, broken)
+
+
+def write_tracked(reader: VideoReader, stream: Iterator[tuple[Frame, np.ndarray]], outputs: TrackOutputs, *,
+                  progress: Progress | None = None, report: Callable[[], str] | None = None,
+                  total: int | None = None) -> tuple[int, DecodeError | None]:
+    """Write a stream of ``(frame, labels)`` in frame order to ``outputs`` (checked before) and,
+    when ``outputs.report`` is set, the JSON text ``report()`` gives once the stream ends.
+
+    The stream's first item is drawn before any output is opened (a backward pass runs there).
+    Returns the frames written and the :class:`DecodeError` that ended the stream early (the
+    outputs then carry ``.partial`` names, listed in its ``partial``)."""
+    first = next(stream, None)
     tracked: Iterator[tuple[Frame, np.ndarray]] = itertools.chain([] if first is None else [first], stream)
     if progress is not None:
-        tracked = iter(progress(tracked, n, "track"))
+        tracked = iter(progress(tracked, total, "track"))
     broken: DecodeError | None = None
     sinks = _Sinks(outputs)
     try:
@@ -122,16 +136,15 @@ def track_video(reader: VideoReader, prompts: Mapping[int, np.ndarray], outputs:
         if sinks.done == 0:
             raise
         broken = exc
-    report = session.report
-    if outputs.report is not None:
-        data = (report.to_json() + "\n").encode()
+    if outputs.report is not None and report is not None:
+        data = (report() + "\n").encode()
         if broken is None:
             write_bytes_atomic(outputs.report, data, force=outputs.force)
         else:
             where = partial_path(outputs.report)
             write_bytes_atomic(where, data, force=True)
             broken.partial.append(str(where))
-    return TrackRun(sinks.done, objects, report, broken)
+    return sinks.done, broken
 
 
 class _Sinks:

@@ -123,6 +123,8 @@ class LearnedTracker(SteppingTracker):
         self._prev4: dict[int, np.ndarray] = {}
         self._given_area: dict[int, float] = {}  # stride-4 cells of each object where last given
         self._last_probs: np.ndarray | None = None
+        #: the last frame's backbone features at the working size (for heads that share them)
+        self.last_features: BackboneFeatures | None = None
         self._frame = -1
         self._since_work = 0
 
@@ -138,7 +140,7 @@ class LearnedTracker(SteppingTracker):
         assert self._small_size is not None and self._full_size is not None
         h, w = self._small_size
         small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        feats = self._backbone(small)
+        feats = self.last_features = self._backbone(small)
         key = self._graphs.key.run(None, {"f16": feats.f16})[0]
         query = key[0].reshape(key.shape[1], -1)
         h4, w4 = feats.f4.shape[2:]

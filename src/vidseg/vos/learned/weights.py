@@ -34,11 +34,12 @@ def read_card(folder: Path) -> dict[str, Any]:
     return card
 
 
-def verified_graph_paths(folder: Path) -> dict[str, Path]:
-    """Each graph's path after checking its SHA-256 against the card."""
+def verified_graph_paths(folder: Path, graphs: tuple[str, ...] = GRAPHS) -> dict[str, Path]:
+    """Each graph's path (``folder/<name>.onnx`` for each of ``graphs``) after checking its
+    SHA-256 against the card."""
     card = read_card(folder)
     out = {}
-    for name in GRAPHS:
+    for name in graphs:
         path = folder / f"{name}.onnx"
         expected = card["files"].get(path.name)
         if not path.is_file():

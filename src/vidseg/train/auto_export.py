@@ -1,0 +1,32 @@
+"""Export a trained primary-object head to the ONNX graph ``vidseg track --auto`` runs, with a
+model card (``card.json``: the given fields plus the graph's SHA-256)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from vidseg.io.atomic import write_bytes_atomic
+from vidseg.models.cache import sha256_file
+from vidseg.train.auto_net import SaliencyHead
+from vidseg.train.engine_export import export_onnx
+from vidseg.train.engine_net import F4, F8, F16, count_parameters
+
+
+def export_head(net: SaliencyHead, folder: Path, card: dict) -> dict:
+    """Write ``head.onnx`` (dynamic batch and size) and ``card.json`` into ``folder``; returns the card."""
+    net = net.eval()
+    h, w = 240, 432
+    args = (torch.zeros(1, F4, h // 4, w // 4), torch.zeros(1, F8, h // 8, w // 8),
+            torch.zeros(1, F16, h // 16, w // 16))
+    size = {0: "n", 2: "h", 3: "w"}
+    data = export_onnx(net, args, ["f4", "f8", "f16"], "logits",
+                       {n: size for n in ("f4", "f8", "f16", "logits")})
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "head.onnx"
+    write_bytes_atomic(path, data)
+    card = {**card, "files": {path.name: sha256_file(path)}, "parameters": count_parameters(net)}
+    write_bytes_atomic(folder / "card.json", (json.dumps(card, indent=1) + "\n").encode())
+    return card
