@@ -78,8 +78,17 @@ class AnnotateSession:
     def click(self, index: int, obj: int, x: float, y: float, positive: bool = True) -> None:
         self._object(obj)
         labels = self.project.labels_or_empty(index)
-        new = click_mask(self.frames.image(index), x, y, positive, labels == obj)
+        new = click_mask(self.frames.image(index), x, y, positive, labels == obj,
+                         probability=self.propagator.probability(index, obj), expected_area=self._area(index, obj))
         self._set(index, apply_to_labels(labels, obj, new), "positive click" if positive else "negative click")
+
+    def _area(self, index: int, obj: int) -> int:
+        """Object ``obj``'s area on the user-set frame nearest ``index`` (0 without one)."""
+        user = [t for t in self.project.user_frames() if t != index]
+        if not user:
+            return 0
+        m = self.project.mask(min(user, key=lambda t: abs(t - index)))
+        return 0 if m is None else int((m == obj).sum())
 
     def box(self, index: int, obj: int, box: tuple[float, float, float, float]) -> None:
         self._object(obj)
