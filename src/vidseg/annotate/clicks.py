@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -37,6 +37,7 @@ BAND_SHARE = 0.03  # of the short side: the band around the geodesic region Grab
 GEODESIC_SHORT = 120  # px: the geodesic region's working short side
 GROW_THRESHOLD = 0.2  # a positive click grows the mask over the connected region of this probability
 GROW_MAX = 3.0  # ... unless that region is larger than this many times the object's expected area
+GROW_MIN = 0.25  # a feature-similar region smaller than this share of the expected area is not it
 GEODESIC_FLOOR = 2.0  # added to every colour step (Lab units), so flat regions still have a length
 
 
@@ -80,18 +81,29 @@ def _check_point(x: float, y: float, w: int, h: int) -> tuple[int, int]:
 
 
 def click_mask(image: np.ndarray, x: float, y: float, positive: bool, current: np.ndarray | None = None, *,
-               probability: np.ndarray | None = None, expected_area: int = 0) -> np.ndarray:
+               probability: np.ndarray | None = None, expected_area: int = 0,
+               similar: Callable[[int, int, bool], np.ndarray] | None = None) -> np.ndarray:
     """The object's new mask (bool HxW) after a click at frame pixel (``x``, ``y``) on RGB
     ``image``; ``current`` is its mask before (None or empty: this is its first click);
-    ``probability`` (float HxW) the tracker's for the object on a propagated frame, and
-    ``expected_area`` its area (pixels) on the nearest user-set frame, when known."""
+    ``probability`` (float HxW) the tracker's for the object on a propagated frame,
+    ``expected_area`` its area (pixels) on the nearest user-set frame, when known, and
+    ``similar(x, y, positive)`` the region around the click that looks like the object (positive)
+    or like the background (negative) of the nearest user-set frame (see
+    :mod:`vidseg.annotate.similar`), asked for a click the probabilities do not decide."""
     h, w = image.shape[:2]
     px, py = _check_point(x, y, w, h)
     cur = np.zeros((h, w), bool) if current is None else current.astype(bool)
+    area = max(expected_area, int(cur.sum()))
     if probability is not None:
-        guided = _guided_edit(cur, probability, px, py, positive, max(expected_area, int(cur.sum())))
+        guided = _guided_edit(cur, probability, px, py, positive, area)
         if guided is not None:
             return guided
+    if similar is not None and expected_area > 0 and positive != bool(cur[py, px]):
+        region = similar(px, py, positive)
+        if positive and GROW_MIN * expected_area <= region.sum() <= GROW_MAX * area:
+            return _drop_specks(cur | region)
+        if not positive and (cur & region).any() and (cur & ~region).sum() >= GROW_MIN * expected_area:
+            return _drop_specks(cur & ~region)
     if not cur.any():
         if not positive:
             return np.zeros((h, w), bool)
