@@ -38,6 +38,7 @@ GEODESIC_SHORT = 120  # px: the geodesic region's working short side
 GROW_THRESHOLD = 0.2  # a positive click grows the mask over the connected region of this probability
 GROW_MAX = 3.0  # ... unless that region is larger than this many times the object's expected area
 GROW_MIN = 0.25  # a feature-similar region smaller than this share of the expected area is not it
+NEG_MARGIN = 4  # px: a negative click's feature-similar region is shrunk by this much
 GEODESIC_FLOOR = 2.0  # added to every colour step (Lab units), so flat regions still have a length
 
 
@@ -102,6 +103,8 @@ def click_mask(image: np.ndarray, x: float, y: float, positive: bool, current: n
         region = similar(px, py, positive)
         if positive and GROW_MIN * expected_area <= region.sum() <= GROW_MAX * area:
             return _drop_specks(cur | region)
+        # what a negative click removes keeps off the region's coarse (stride 8) edge
+        region = cv2.erode(region.astype(np.uint8), np.ones((2 * NEG_MARGIN + 1,) * 2, np.uint8)) > 0
         if not positive and (cur & region).any() and (cur & ~region).sum() >= GROW_MIN * expected_area:
             return _drop_specks(cur & ~region)
     if not cur.any():
