@@ -13,6 +13,7 @@ import numpy as np
 from vidseg.models.backbone import Backbone
 
 TOP_K = 8  # a pixel's similarity to a side: the mean of its best matches there
+WORK_SHORT = 240  # px: frames are matched at this short side (the backbone's cost falls with the area)
 MAX_REF = 3000  # reference pixels per side at most (an even subsample beyond)
 
 
@@ -26,12 +27,17 @@ class FeatureMatcher:
         self._cache: dict[tuple[int, str], np.ndarray] = {}
 
     def features(self, key: tuple[int, str], image: np.ndarray) -> np.ndarray:
-        """L2-normalised ``C x h x w`` features (stride 8) of ``image``; ``key`` names it for the cache."""
+        """L2-normalised ``C x h x w`` features (stride 8 at a short side of ``WORK_SHORT``) of
+        ``image``; ``key`` names it for the cache."""
         got = self._cache.get(key)
         if got is not None:
             return got
         if self._backbone is None:
             self._backbone = Backbone(self.threads)
+        h, w = image.shape[:2]
+        s = WORK_SHORT / min(h, w)
+        if s < 1:
+            image = cv2.resize(image, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
         f = self._backbone(image)
         f8, f16 = f.f8[0], f.f16[0]
         h, w = f8.shape[1:]
