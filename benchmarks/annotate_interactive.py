@@ -1,7 +1,9 @@
 """`vidseg annotate`: click-to-mask and seek latency at 854x480, and the DAVIS interactive measure.
 
-* **Click to mask**: the time of a first click on an object (geodesic region + GrabCut) and of a
-  corrective click on its mask (a local GrabCut edit), on the first frames of davis2016-dev
+* **Click to mask**: the time of a first click on an object on a frame (after the first frame there
+  is a user-set frame, so it first tries the backbone's feature match to it, then the geodesic
+  region + GrabCut) and of a corrective click on its mask (the feature match, else a local GrabCut
+  edit), on the first frames of davis2016-dev
   (854x480; synthetic 854x480 frames without the data), as the server runs them
   (``AnnotateSession.click``: the click, the mask composed and saved atomically in the project).
 * **Seek**: random access to frames of an 854x480 H.264 clip (300 frames, a keyframe every 60
@@ -13,7 +15,8 @@
   learned ``default`` engine, both ways); then, for 5 rounds, finds the frame with the lowest J,
   clicks once there at the interior of the largest error region (positive on a missed region,
   negative on a false one) and propagates again (the server's rule: only around the corrected
-  frame, up to its user-set neighbours). J&F is the mean over every frame of the sequence, then
+  frame, up to its user-set neighbours, each frame between two user-set frames blending the
+  probabilities propagated from both by distance). J&F is the mean over every frame of the sequence, then
   over sequences. Every step goes through the same code as the page (``AnnotateSession``), with a
   project folder in a temporary directory.
 

@@ -72,3 +72,24 @@ def test_bad_prompts(frame, call, message: str) -> None:
 
 def test_negative_first_click_gives_nothing(frame) -> None:
     assert not click_mask(frame[0], 10, 10, False).any()
+
+
+def test_corrections_on_a_propagated_frame_follow_the_trackers_probabilities(frame) -> None:
+    img, labels, clip = frame
+    truth = labels == 1
+    prob = np.where(truth, 0.35, 0.02).astype(np.float32)  # the tracker half-saw the object
+    half = truth.copy()
+    half[:, : int(np.median(np.nonzero(truth)[1]))] = False
+    ym, xm = np.argwhere(truth & ~half)[len(np.argwhere(truth & ~half)) // 2]
+    grown = click_mask(img, float(xm), float(ym), True, half, probability=prob, expected_area=int(truth.sum()))
+    assert np.array_equal(grown, truth)  # the connected region the tracker gave more than 20 % to
+    # a separate blob the tracker was sure of, taken for the object: a negative click drops it
+    blob = np.zeros_like(truth)
+    blob[5:25, 5:25] = True
+    sure = np.where(truth | blob, 0.9, 0.02).astype(np.float32)
+    dropped = click_mask(img, 15, 15, False, truth | blob, probability=sure)
+    assert not dropped[blob].any() and np.array_equal(dropped & truth, truth)
+    # a click where the tracker saw nothing falls back to the image: the object is found anyway
+    ox, oy = clip.interior(0, 2)
+    other = click_mask(img, ox, oy, True, np.zeros_like(truth), probability=np.zeros(truth.shape, np.float32))
+    assert jaccard(labels == 2, other) > 0.85

@@ -5,17 +5,21 @@
   the object, a band around them probably not, the rest surely not; GrabCut at a working
   resolution (short side 240 px) refines that, and the part connected to the click is the mask,
   upsampled smoothly.
+* On a propagated frame, the tracker's probability map guides a corrective click: a positive click
+  outside the mask where the object's probability is at least ``GROW_THRESHOLD`` adds the region of
+  such pixels connected to the click; a negative click on a part of the mask whose probability
+  region (above one half) is separate from the rest removes that part.
 * A negative click on a separate part of the mask smaller than the rest removes that part.
 * Any other later click edits the object's current mask **locally**: GrabCut runs in a window around
-  the click (its size follows the object's), the current mask its starting guess, the click a
-  sure seed; a positive click may only add the part connected to it, a negative one may only
+  the click (its size follows the object's: its current area, or its area on the nearest user-set
+  frame when larger), the current mask its starting guess, the click a sure seed; a positive click may only add the part connected to it, a negative one may only
   remove the part around it. Pixels outside the window never change.
 * A box is GrabCut inside the box; a brush or an eraser paints discs along a stroke.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -31,6 +35,10 @@ LOCAL_WINDOW = 1.5  # a corrective click's window: half its side, in units of sq
 LOCAL_SEED = 0.06  # the sure disc around a corrective click, as a share of the window's side
 BAND_SHARE = 0.03  # of the short side: the band around the geodesic region GrabCut may claim
 GEODESIC_SHORT = 120  # px: the geodesic region's working short side
+GROW_THRESHOLD = 0.2  # a positive click grows the mask over the connected region of this probability
+GROW_MAX = 3.0  # ... unless that region is larger than this many times the object's expected area
+GROW_MIN = 0.25  # a feature-similar region smaller than this share of the expected area is not it
+NEG_MARGIN = 4  # px: a negative click's feature-similar region is shrunk by this much
 GEODESIC_FLOOR = 2.0  # added to every colour step (Lab units), so flat regions still have a length
 
 
@@ -73,16 +81,54 @@ def _check_point(x: float, y: float, w: int, h: int) -> tuple[int, int]:
     return int(x), int(y)
 
 
-def click_mask(image: np.ndarray, x: float, y: float, positive: bool, current: np.ndarray | None = None) -> np.ndarray:
+def click_mask(image: np.ndarray, x: float, y: float, positive: bool, current: np.ndarray | None = None, *,
+               probability: np.ndarray | None = None, expected_area: int = 0,
+               similar: Callable[[int, int, bool], np.ndarray] | None = None) -> np.ndarray:
     """The object's new mask (bool HxW) after a click at frame pixel (``x``, ``y``) on RGB
-    ``image``; ``current`` is its mask before (None or empty: this is its first click)."""
+    ``image``; ``current`` is its mask before (None or empty: this is its first click);
+    ``probability`` (float HxW) the tracker's for the object on a propagated frame,
+    ``expected_area`` its area (pixels) on the nearest user-set frame, when known, and
+    ``similar(x, y, positive)`` the region around the click that looks like the object (positive)
+    or like the background (negative) of the nearest user-set frame (see
+    :mod:`vidseg.annotate.similar`), asked for a click the probabilities do not decide."""
     h, w = image.shape[:2]
     px, py = _check_point(x, y, w, h)
-    if current is None or not current.any():
+    cur = np.zeros((h, w), bool) if current is None else current.astype(bool)
+    area = max(expected_area, int(cur.sum()))
+    if probability is not None:
+        guided = _guided_edit(cur, probability, px, py, positive, area)
+        if guided is not None:
+            return guided
+    if similar is not None and expected_area > 0 and positive != bool(cur[py, px]):
+        region = similar(px, py, positive)
+        if positive and GROW_MIN * expected_area <= region.sum() <= GROW_MAX * area:
+            return _drop_specks(cur | region)
+        # what a negative click removes keeps off the region's coarse (stride 8) edge
+        region = cv2.erode(region.astype(np.uint8), np.ones((2 * NEG_MARGIN + 1,) * 2, np.uint8)) > 0
+        if not positive and (cur & region).any() and (cur & ~region).sum() >= GROW_MIN * expected_area:
+            return _drop_specks(cur & ~region)
+    if not cur.any():
         if not positive:
             return np.zeros((h, w), bool)
         return _first_click(image, px, py)
-    return _local_edit(image, current.astype(bool), px, py, positive)
+    return _local_edit(image, cur, px, py, positive, expected_area)
+
+
+def _guided_edit(current: np.ndarray, probability: np.ndarray, x: int, y: int, positive: bool,
+                 area: int) -> np.ndarray | None:
+    """A correction from the tracker's probabilities, or None when they do not decide it."""
+    if positive and not current[y, x] and probability[y, x] >= GROW_THRESHOLD:
+        grow = _connected_to(probability >= GROW_THRESHOLD, [(x, y)]) & ~current
+        if 0 < grow.sum() <= GROW_MAX * max(area, 1):
+            return current | grow
+    if not positive and current[y, x]:
+        core = current & (probability >= 0.5)
+        if core[y, x]:
+            _, comp = cv2.connectedComponents(core.astype(np.uint8), connectivity=8)
+            part = comp == comp[y, x]
+            if part.sum() < 0.5 * core.sum():
+                return _drop_specks(current & ~cv2.dilate(part.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool))
+    return None
 
 
 def _grid_graph(lab: np.ndarray) -> csr_matrix:
@@ -141,7 +187,8 @@ def _first_click(image: np.ndarray, x: int, y: int) -> np.ndarray:
     return out
 
 
-def _local_edit(image: np.ndarray, current: np.ndarray, x: int, y: int, positive: bool) -> np.ndarray:
+def _local_edit(image: np.ndarray, current: np.ndarray, x: int, y: int, positive: bool,
+                expected_area: int = 0) -> np.ndarray:
     h, w = image.shape[:2]
     if not positive and current[y, x]:
         # a negative click on a separate, smaller part of the mask removes that part whole
@@ -149,7 +196,7 @@ def _local_edit(image: np.ndarray, current: np.ndarray, x: int, y: int, positive
         part = comp == comp[y, x]
         if part.sum() < 0.5 * current.sum():
             return current & ~part
-    area = float(current.sum())
+    area = float(max(current.sum(), expected_area))
     half = int(np.clip(LOCAL_WINDOW * np.sqrt(area), 24, 0.5 * max(h, w)))
     x0, x1, y0, y1 = max(0, x - half), min(w, x + half + 1), max(0, y - half), min(h, y + half + 1)
     crop, cur = image[y0:y1, x0:x1], current[y0:y1, x0:x1]

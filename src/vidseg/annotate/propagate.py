@@ -1,14 +1,17 @@
 """Propagation as a background job: the tracking engine carries the user-set masks to the frames
 between them, forward and backward, while the page stays usable.
 
-The rule (MiVOS's, in its "nearest wins" form): every frame takes the masks propagated from its
-nearest user-set frame (a tie goes to the earlier one), and a user-set frame is never
-overwritten. Propagating from user-set frame N therefore rewrites only frames strictly between
-the user-set frames on either side of N: forward up to the midpoint towards the next one,
-backward down to the midpoint towards the previous one (with direction ``forward`` or
-``backward`` alone a pass runs all the way to the neighbouring user-set frame). By default a job
-starts from the user-set frames changed since they were last propagated (all of them the first
-time), so a correction on frame N re-propagates around N only.
+The rule (MiVOS's fusion): a user-set frame is never overwritten, and a frame between two
+user-set frames A < B takes a distance-weighted blend of the probabilities propagated from both,
+``(B - t) / (B - A) * p_A(t) + (t - A) / (B - A) * p_B(t)``. Propagating from user-set frame N
+therefore tracks the frames strictly between the user-set frames on either side of N, all the
+way to each neighbour; the other side's probabilities come from the pass that last ran from that
+neighbour (kept in memory at a quarter of the frame's side). Where they are missing (another
+run of the server, a neighbour never propagated) a frame falls back to "nearest wins": a pass
+writes only up to the midpoint towards the neighbour (with direction ``forward`` or ``backward``
+alone it writes all the way). By default a job starts from the user-set frames changed since
+they were last propagated (all of them the first time), so a correction on frame N re-propagates
+around N only.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from vidseg.annotate.project import Project
@@ -34,18 +38,31 @@ DIRECTIONS = ("both", "forward", "backward")
 LOST_SHARE = 0.05  # an object below this share of its area on the anchor frame is flagged lost
 SAVE_EVERY_S = 1.0
 PRIME = 2  # other user-set frames (the nearest) put in the engine's memory before a pass
+PROB_SCALE = 4  # kept probabilities: this many times smaller than the frame on each side
+PROB_BUDGET = 512 << 20  # bytes of kept probabilities at most (beyond: nearest wins)
 
 
 @dataclass(frozen=True)
 class Pass:
-    """Track from user-set frame ``anchor`` to ``stop`` (inclusive), one frame at a time."""
+    """Track from user-set frame ``anchor`` to ``reach`` (inclusive), one frame at a time; the
+    frames up to ``stop`` are written in any case, those beyond it only when blended with the
+    neighbouring user-set frame's propagation (``reach`` defaults to ``stop``)."""
 
     anchor: int
     stop: int
+    reach: int = -1
+
+    def __post_init__(self) -> None:
+        if self.reach < 0:
+            object.__setattr__(self, "reach", self.stop)
+
+    @property
+    def step(self) -> int:
+        return 1 if self.reach > self.anchor else -1
 
     @property
     def frames(self) -> int:
-        return abs(self.stop - self.anchor)
+        return abs(self.reach - self.anchor)
 
 
 def plan(user: list[int], anchors: list[int], count: int, direction: str = "both") -> list[Pass]:
@@ -63,12 +80,14 @@ def plan(user: list[int], anchors: list[int], count: int, direction: str = "both
         nxt = us[i + 1] if i + 1 < len(us) else None
         if direction in ("both", "forward"):
             stop = count - 1 if nxt is None else (a + nxt) // 2 if direction == "both" else nxt - 1
-            if stop > a:
-                passes.append(Pass(a, stop))
+            reach = count - 1 if nxt is None else nxt - 1
+            if reach > a:
+                passes.append(Pass(a, max(stop, a), reach))
         if direction in ("both", "backward"):
             stop = 0 if prev is None else (prev + a) // 2 + 1 if direction == "both" else prev + 1
-            if stop < a:
-                passes.append(Pass(a, stop))
+            reach = 0 if prev is None else prev + 1
+            if reach < a:
+                passes.append(Pass(a, min(stop, a), reach))
     return passes
 
 
@@ -111,6 +130,9 @@ class Propagator:
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self.job = JobState()
+        self._sides: dict[tuple[int, int], _Side] = {}  # (anchor, step) -> its last pass
+        self._latest: dict[int, tuple[str | None, list[int], np.ndarray]] = {}  # frame -> what it got
+        self._kept_bytes = 0
 
     @property
     def running(self) -> bool:
@@ -163,11 +185,12 @@ class Propagator:
                 self._tracker = self._factory()
             with open_video(self.source) as reader:
                 for p in passes:
-                    for t, labels, lost in self._track(reader, p):
+                    for t, labels, lost in self._pass(reader, p):
                         if self._cancel.is_set():
                             cancelled = True
                             break
-                        self.project.put_propagated(t, labels, lost)
+                        if labels is not None:
+                            self.project.put_propagated(t, labels, lost)
                         self.job.done += 1
                         self.job.frame = t
                         self.job.fps = self.job.done / max(1e-6, time.time() - self.job.started)
@@ -191,14 +214,83 @@ class Propagator:
             self.job.state = "idle"
             self._on_change()
 
-    def _track(self, reader: VideoReader, p: Pass) -> Iterator[tuple[int, np.ndarray, list[int]]]:
-        """``(frame, labels, lost ids)`` for the frames of pass ``p`` after its anchor."""
+    # -- kept probabilities and the fusion ----------------------------------------------------------
+    def probability(self, index: int, obj: int) -> np.ndarray | None:
+        """Object ``obj``'s propagated probability on frame ``index`` (float32 HxW, 0..1) as the
+        last propagation wrote it, or None (a user-set frame, none kept, or not in it)."""
+        kept = self._latest.get(index)
+        if kept is None or self.project.status(index) != "propagated" or kept[0] != self.project.revision(index):
+            return None
+        _, ids, small = kept
+        if obj not in ids:
+            return None
+        s = self.project.source
+        return cv2.resize(small[1 + ids.index(obj)].astype(np.float32) / 255, (s.width, s.height),
+                          interpolation=cv2.INTER_LINEAR)
+
+    def _keep(self, store: dict[int, np.ndarray], t: int, probs: np.ndarray) -> np.ndarray:
+        s = self.project.source
+        size = (max(1, s.width // PROB_SCALE), max(1, s.height // PROB_SCALE))
+        small = cv2.resize(probs.transpose(1, 2, 0), size, interpolation=cv2.INTER_AREA)
+        small = np.clip(np.rint(small.reshape(size[1], size[0], -1) * 255), 0, 255).astype(np.uint8).transpose(2, 0, 1)
+        small = np.ascontiguousarray(small)
+        if self._kept_bytes + small.nbytes <= PROB_BUDGET:
+            old = store.get(t)
+            self._kept_bytes += small.nbytes - (old.nbytes if old is not None else 0)
+            store[t] = small
+        return small
+
+    def _other_side(self, p: Pass) -> tuple[int, _Side] | None:
+        """The neighbouring user-set frame beyond ``p.reach`` and its current pass towards ``p``'s
+        anchor, when kept and made from its mask as it is now."""
+        other = p.reach + p.step
+        if not 0 <= other < self.project.frame_count or self.project.status(other) != "user":
+            return None
+        side = self._sides.get((other, -p.step))
+        if side is None or side.revision != self.project.revision(other):
+            return None
+        return other, side
+
+    def _pass(self, reader: VideoReader, p: Pass) -> Iterator[tuple[int, np.ndarray | None, list[int]]]:
+        """``(frame, labels or None (not to write), lost ids)`` for the frames of pass ``p``."""
+        old = self._sides.pop((p.anchor, p.step), None)
+        if old is not None:
+            self._kept_bytes -= sum(a.nbytes for a in old.probs.values())
+        side = _Side(self.project.revision(p.anchor), [], {})
+        self._sides[(p.anchor, p.step)] = side
+        other = self._other_side(p)
+        for t, labels, lost, ids, probs in self._track(reader, p):
+            side.ids = ids
+            beyond = (t - p.stop) * p.step > 0
+            if probs is None:  # the anchor is empty: nothing to blend
+                yield t, None if beyond else labels, lost
+                continue
+            self._keep(side.probs, t, probs)
+            theirs = other[1].probs.get(t) if other is not None else None
+            if other is not None and theirs is not None:
+                w = abs(t - p.anchor) / abs(other[0] - p.anchor)
+                ids, probs = _blend(ids, probs, 1 - w, other[1].ids, theirs, w)
+                labels = np.asarray([0, *ids], np.uint8)[np.argmax(probs, axis=0)]
+                counts = np.bincount(labels.ravel(), minlength=256)
+                lost = [o for o in lost if counts[o] == 0 or o not in ids] if lost else lost
+            elif beyond:
+                yield t, None, lost
+                continue
+            kept = self._keep({}, t, probs)
+            self._latest[t] = (None, ids, kept)
+            yield t, labels, lost
+            self._latest[t] = (self.project.revision(t), ids, kept)
+
+    def _track(self, reader: VideoReader, p: Pass
+               ) -> Iterator[tuple[int, np.ndarray, list[int], list[int], np.ndarray | None]]:
+        """``(frame, labels, lost ids, ids, probabilities (K+1)xHxW or None)`` for the frames of
+        pass ``p`` after its anchor."""
         given = self.project.mask(p.anchor)
-        step = 1 if p.stop > p.anchor else -1
+        step = p.step
         if given is None or not given.any():  # the user emptied the anchor: nothing to carry
             empty = np.zeros((self.project.source.height, self.project.source.width), np.uint8)
-            for t in range(p.anchor + step, p.stop + step, step):
-                yield t, empty, []
+            for t in range(p.anchor + step, p.reach + step, step):
+                yield t, empty, [], [], None
             return
         ids = [int(v) for v in np.unique(given) if v]
         areas = {o: int((given == o).sum()) for o in ids}
@@ -213,8 +305,8 @@ class Propagator:
             present = [o for o in ids if m is not None and (m == o).any()]
             if m is not None and present:
                 tracker.step(reader.read(t).image, np.where(np.isin(m, present), m, 0).astype(np.uint8), present)
-        frames = (reader.read(t) for t in range(p.anchor, p.stop + 1)) if step > 0 else \
-            frames_backward(reader, p.anchor, first=p.stop)
+        frames = (reader.read(t) for t in range(p.anchor, p.reach + 1)) if step > 0 else \
+            frames_backward(reader, p.anchor, first=p.reach)
         for frame in frames:
             if frame.index == p.anchor:
                 tracker.step(frame.image, given, ids)
@@ -222,7 +314,36 @@ class Propagator:
             labels = tracker.step(frame.image)
             counts = np.bincount(labels.ravel(), minlength=256)
             lost = [o for o in ids if counts[o] < LOST_SHARE * areas[o]]
-            yield frame.index, labels, lost
+            tids, probs = tracker.probabilities()
+            keep = [0] + [1 + i for i, o in enumerate(tids) if o in ids]
+            yield frame.index, labels, lost, [o for o in tids if o in ids], probs[keep]
+
+
+def _blend(ids_a: list[int], pa: np.ndarray, wa: float, ids_b: list[int], small_b: np.ndarray, wb: float
+           ) -> tuple[list[int], np.ndarray]:
+    """``wa * pa + wb * pb`` over the union of both sides' objects (channel 0 the background);
+    ``small_b`` is uint8 at a smaller size, scaled up to ``pa``'s."""
+    h, w = pa.shape[1:]
+    pb = cv2.resize(small_b.transpose(1, 2, 0), (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
+    pb = pb.transpose(2, 0, 1).astype(np.float32) / 255
+    ids = sorted(set(ids_a) | set(ids_b))
+    out = np.zeros((len(ids) + 1, h, w), np.float32)
+    out[0] = wa * pa[0] + wb * pb[0]
+    for k, o in enumerate(ids, 1):
+        if o in ids_a:
+            out[k] += wa * pa[1 + ids_a.index(o)]
+        if o in ids_b:
+            out[k] += wb * pb[1 + ids_b.index(o)]
+    return ids, out
+
+
+@dataclass
+class _Side:
+    """The probabilities one pass propagated from a user-set frame (as of its mask ``revision``)."""
+
+    revision: str | None
+    ids: list[int]
+    probs: dict[int, np.ndarray]
 
 
 class JobBusy(InputError):

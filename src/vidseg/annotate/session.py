@@ -18,6 +18,7 @@ from vidseg.annotate.export import TrainingOptions, export
 from vidseg.annotate.frames import FrameStore
 from vidseg.annotate.project import STATE, Project
 from vidseg.annotate.propagate import Propagator
+from vidseg.annotate.similar import FeatureMatcher
 from vidseg.errors import InputError
 
 FILL_ALPHA = 110
@@ -56,6 +57,7 @@ class AnnotateSession:
         self.changed = threading.Condition()
         self.propagator = Propagator(self.project, source, engine, on_change=self.notify)
         self._export_lock = threading.Lock()
+        self.matcher = FeatureMatcher()
 
     # -- change notification (the event stream waits on it) ----------------------------------------
     def notify(self) -> None:
@@ -78,8 +80,28 @@ class AnnotateSession:
     def click(self, index: int, obj: int, x: float, y: float, positive: bool = True) -> None:
         self._object(obj)
         labels = self.project.labels_or_empty(index)
-        new = click_mask(self.frames.image(index), x, y, positive, labels == obj)
+        image = self.frames.image(index)
+        ref = self._reference(index, obj)
+
+        def similar(px: int, py: int, positive: bool) -> np.ndarray:
+            assert ref is not None
+            t, m = ref
+            ours = self.matcher.features((index, "frame"), image)
+            theirs = self.matcher.features((t, str(self.project.revision(t))), self.frames.image(t))
+            return self.matcher.region(theirs, m if positive else ~m, ours, px, py, m.shape)  # type: ignore[arg-type]
+
+        new = click_mask(image, x, y, positive, labels == obj, probability=self.propagator.probability(index, obj),
+                         expected_area=0 if ref is None else int(ref[1].sum()),
+                         similar=similar if ref is not None else None)
         self._set(index, apply_to_labels(labels, obj, new), "positive click" if positive else "negative click")
+
+    def _reference(self, index: int, obj: int) -> tuple[int, np.ndarray] | None:
+        """The user-set frame nearest ``index`` (another one) where object ``obj`` has pixels, and its mask."""
+        for t in sorted((t for t in self.project.user_frames() if t != index), key=lambda t: abs(t - index)):
+            m = self.project.mask(t)
+            if m is not None and (m == obj).any():
+                return t, m == obj
+        return None
 
     def box(self, index: int, obj: int, box: tuple[float, float, float, float]) -> None:
         self._object(obj)
