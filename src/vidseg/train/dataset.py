@@ -1,0 +1,202 @@
+"""Segmentation training sets: find (frame, mask) pairs in the layouts vidseg reads, split them
+by video or by blocks of time, and load them at the training size.
+
+Layouts (detected in this order):
+
+- an ``vidseg annotate`` export: ``manifest.json`` (``{"items": [{"frame": "frames/a/00000.jpg",
+  "mask": "masks/a/00000.png", "video": "a", "split": "train"}, ...]}``; ``mask`` may be null for
+  a frame nobody annotated, ``split`` is ``train`` or ``val``) beside ``frames/`` and ``masks/``;
+- DAVIS: ``JPEGImages/<res>/<seq>/*.jpg`` with ``Annotations/<res>/<seq>/*.png``;
+- YouTube-VOS: ``JPEGImages/<seq>/*.jpg`` with ``Annotations/<seq>/*.png`` (a ``train/`` folder
+  above them is looked into);
+- frames with masks beside them: ``frames/`` + ``masks/`` (PNG named like each frame), either flat
+  (one video) or one subfolder per video; or one folder of ``x.jpg`` + ``x.png`` pairs.
+
+Validation never takes random frames of a video (neighbours are near-duplicates): whole videos
+when there are several, else the last block of each video's frames.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vidseg.errors import InputError
+from vidseg.io.images import image_size, read_rgb
+from vidseg.io.natsort import natural_key, natural_sorted
+from vidseg.io.palette import read_mask
+
+FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One frame of a training set: its image, its mask (``None``: not annotated), its video, its
+    place in that video and the split it was given (``None``: vidseg decides)."""
+
+    frame: Path
+    mask: Path | None
+    video: str
+    index: int
+    split: str | None = None
+
+
+def _frames_in(folder: Path) -> list[Path]:
+    return natural_sorted([p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                           and p.suffix.lower() in FRAME_SUFFIXES])
+
+
+def _pair_folder(frames: Path, masks: Path | None, video: str) -> list[Item]:
+    """Frames of ``frames`` with the PNG of the same stem in ``masks`` (or ``None``)."""
+    items = []
+    for i, f in enumerate(_frames_in(frames)):
+        m = masks / f"{f.stem}.png" if masks is not None else None
+        items.append(Item(f, m if m is not None and m.is_file() else None, video, i))
+    return items
+
+
+def _manifest(root: Path) -> list[Item]:
+    path = root / "manifest.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not a readable manifest ({exc})", path) from None
+    rows = data.get("items", data.get("frames")) if isinstance(data, dict) else data
+    if not isinstance(rows, list):
+        raise InputError("manifest has no list of items", path)
+    items, counters = [], {}  # type: ignore[var-annotated]
+    for n, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("frame", row.get("image")), str):
+            raise InputError(f"manifest item {n} has no frame path", path)
+        video = str(row.get("video", row.get("sequence", "video")))
+        index = row.get("index", counters.get(video, 0))
+        counters[video] = int(index) + 1
+        mask = row.get("mask")
+        split = row.get("split")
+        items.append(Item(root / row.get("frame", row.get("image")), root / mask if mask else None, video,
+                          int(index), str(split) if split else None))
+    return items
+
+
+def find_items(root: str | Path) -> list[Item]:
+    """Every frame of the training set at ``root`` (any layout above), in video and time order."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError("training data must be a folder", root)
+    if (root / "manifest.json").is_file():
+        items = _manifest(root)
+    elif (root / "JPEGImages").is_dir() and (root / "Annotations").is_dir():
+        items = []
+        jpeg, ann = root / "JPEGImages", root / "Annotations"
+        subs = sorted((p for p in jpeg.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
+        davis = bool(subs) and all(any(q.is_dir() for q in s.iterdir()) for s in subs)
+        for res in subs if davis else [jpeg]:
+            for seq in sorted((p for p in res.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name)):
+                masks = ann / res.relative_to(jpeg) / seq.name
+                items += _pair_folder(seq, masks if masks.is_dir() else None, seq.name)
+    elif (root / "train" / "JPEGImages").is_dir():
+        return find_items(root / "train")
+    elif (root / "frames").is_dir() and (root / "masks").is_dir():
+        frames, masks = root / "frames", root / "masks"
+        videos = sorted((p for p in frames.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
+        items = [it for v in videos for it in _pair_folder(v, masks / v.name, v.name)] if videos \
+            else _pair_folder(frames, masks, root.name)
+    else:
+        items = [it for it in _pair_folder(root, root, root.name) if it.frame.suffix.lower() != ".png"]
+    if not items:
+        raise InputError("no frames found (expected a vidseg annotate export, a DAVIS or YouTube-VOS "
+                         "layout, or frames/ + masks/)", root)
+    return items
+
+
+def split_items(items: Sequence[Item], val_fraction: float = 0.2) -> tuple[list[Item], list[Item]]:
+    """``(train, val)`` among the annotated items: the manifest's own split when it gives one;
+    else whole videos (every ``1/val_fraction``-th video) when there are at least three; else the
+    last ``val_fraction`` of each video's frames as one block of time."""
+    annotated = [it for it in items if it.mask is not None]
+    if any(it.split for it in annotated):
+        return ([it for it in annotated if it.split != "val"], [it for it in annotated if it.split == "val"])
+    videos = list(dict.fromkeys(it.video for it in annotated))
+    if len(videos) >= 3 and val_fraction > 0:
+        step = max(2, round(1 / val_fraction))
+        held = {v for i, v in enumerate(videos) if i % step == step - 1}
+        return [it for it in annotated if it.video not in held], [it for it in annotated if it.video in held]
+    train, val = [], []
+    for v in videos:
+        own = [it for it in annotated if it.video == v]
+        cut = len(own) - int(round(len(own) * val_fraction)) if len(own) > 1 else len(own)
+        train += own[:cut]
+        val += own[cut:]
+    return train, val
+
+
+def class_lookup(classes: Sequence[str]) -> np.ndarray:
+    """A 256-entry table from mask object id to class index: one class merges every id into 1;
+    several classes map id k to class k (ids beyond them are background); 255 (void) to 0."""
+    lut = np.zeros(256, np.uint8)
+    if len(classes) <= 1:
+        lut[1:255] = 1
+    else:
+        for k in range(1, len(classes) + 1):
+            lut[k] = k
+    return lut
+
+
+def check_items(items: Sequence[Item], what: str = "training set") -> None:
+    """Every frame exists, has a mask, and the mask has the frame's size; raises
+    :class:`InputError` naming the first file that is wrong."""
+    if not items:
+        raise InputError(f"the {what} is empty: no annotated frames")
+    for it in items:
+        if not it.frame.is_file():
+            raise InputError("frame listed in the training set is missing", it.frame)
+        if it.mask is None or not it.mask.is_file():
+            raise InputError("mask missing for this frame", it.mask or it.frame)
+        fw, fh = image_size(it.frame, "frame")
+        mw, mh = image_size(it.mask, "mask")
+        if (fw, fh) != (mw, mh):
+            raise InputError(f"mask is {mw}x{mh} but its frame {it.frame.name} is {fw}x{fh}", it.mask)
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` at ``size`` = ``(width, height)`` (area filter when shrinking)."""
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def load_pairs(items: Sequence[Item], size: tuple[int, int], lut: np.ndarray,
+               tick: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(images (N, H, W, 3) uint8 RGB, labels (N, H, W) uint8 class index)`` at ``size``."""
+    w, h = size
+    images = np.empty((len(items), h, w, 3), np.uint8)
+    labels = np.empty((len(items), h, w), np.uint8)
+    for i, it in enumerate(items):
+        assert it.mask is not None
+        images[i] = resize_image(read_rgb(it.frame, "frame"), size)
+        labels[i] = cv2.resize(lut[read_mask(it.mask)], size, interpolation=cv2.INTER_NEAREST)
+        if tick is not None:
+            tick()
+    return images, labels
+
+
+def require_positive(labels: np.ndarray, source: str | Path) -> None:
+    """Raise :class:`InputError` when no label map has a foreground pixel."""
+    if not np.any(labels):
+        raise InputError("no positive pixel in any mask: nothing to learn", source)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"320x240"`` -> ``(320, 240)``; sides must be multiples of 16."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"size must be WIDTHxHEIGHT, e.g. 320x240, got {text!r}") from None
+    if w < 32 or h < 32 or w % 16 or h % 16:
+        raise InputError(f"size {w}x{h}: both sides must be multiples of 16 and at least 32")
+    return w, h
