@@ -200,3 +200,57 @@ def parse_size(text: str) -> tuple[int, int]:
     if w < 32 or h < 32 or w % 16 or h % 16:
         raise InputError(f"size {w}x{h}: both sides must be multiples of 16 and at least 32")
     return w, h
+
+
+def to_input(images: np.ndarray, gray: bool) -> np.ndarray:
+    """Network input ``(N, C, H, W)`` float32 0..1 from uint8 RGB ``(N, H, W, 3)`` (luma as OpenCV
+    computes it when ``gray``)."""
+    x = images.astype(np.float32)
+    if gray:
+        x = x @ np.float32([0.299, 0.587, 0.114])[:, None]
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2) / 255.0, dtype=np.float32)
+
+
+@dataclass
+class Frames:
+    """Frames at a working size with their video's name and ground truth (``None``: no mask)."""
+
+    images: np.ndarray
+    videos: list[str]
+    gt: list[np.ndarray | None]
+
+
+def read_frames(sources: Sequence[str | Path], size: tuple[int, int], every: int = 1,
+                tick: Callable[[], None] | None = None) -> Frames:
+    """Every ``every``-th frame of each source (a video, a folder of frames, or a training set in
+    any layout :func:`find_items` reads) at ``size``; masks beside the frames become ground truth
+    (object ids merged into one class)."""
+    from vidseg.io.reader import open_video
+
+    images, videos, gt = [], [], []
+    lut = class_lookup(["object"])
+    for src in sources:
+        p = Path(src)
+        if p.is_dir():
+            for k, it in enumerate(find_items(p)):
+                if k % every:
+                    continue
+                images.append(resize_image(read_rgb(it.frame, "frame"), size))
+                videos.append(f"{p.name}/{it.video}")
+                gt.append(cv2.resize(lut[read_mask(it.mask)], size, interpolation=cv2.INTER_NEAREST)
+                          if it.mask is not None else None)
+                if tick is not None:
+                    tick()
+        else:
+            with open_video(p) as video:
+                for frame in video:
+                    if frame.index % every:
+                        continue
+                    images.append(resize_image(frame.image, size))
+                    videos.append(p.name)
+                    gt.append(None)
+                    if tick is not None:
+                        tick()
+    if not images:
+        raise InputError("no frames found", ", ".join(str(s) for s in sources))
+    return Frames(np.stack(images), videos, gt)

@@ -25,6 +25,7 @@ from torch import nn
 from vidseg.errors import InputError
 from vidseg.io.atomic import write_bytes_atomic
 from vidseg.train.checkpoint import load_checkpoint, save_checkpoint
+from vidseg.train.dataset import to_input
 from vidseg.train.nets import NetSpec, build_net
 
 #: ``sampler(rng, n)`` -> (inputs (n, C, H, W) in 0..1, targets (n, K, h, w) soft, weights (n, 1, h, w))
@@ -73,15 +74,6 @@ def mean_iou(pred: np.ndarray, gt: np.ndarray, n_classes: int) -> float:
     scores = [jaccard(gt[i] == k, pred[i] == k) for i in range(len(gt))
               for k in range(1, max(2, n_classes + 1)) if n_classes <= 1 or (gt[i] == k).any() or (pred[i] == k).any()]
     return float(np.mean(scores)) if scores else 1.0
-
-
-def to_input(images: np.ndarray, gray: bool) -> np.ndarray:
-    """Network input ``(N, C, H, W)`` float32 0..1 from uint8 RGB ``(N, H, W, 3)`` (luma as OpenCV
-    computes it when ``gray``)."""
-    x = images.astype(np.float32)
-    if gray:
-        x = x @ np.float32([0.299, 0.587, 0.114])[:, None]
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2) / 255.0, dtype=np.float32)
 
 
 def predict_labels(net: nn.Module, images: np.ndarray, gray: bool, batch: int = 8) -> np.ndarray:

@@ -20,7 +20,14 @@ from torch import nn
 
 from vidseg.errors import ArgumentError
 from vidseg.models.backbone import backbone_weights_path, read_legacy_state_dict
-from vidseg.models.backbone.efficientnet_lite import BLOCKS, BN_EPS, EXPAND_RATIO, MEAN, STD, STEM_CHANNELS
+from vidseg.models.backbone.efficientnet_lite import (
+    BLOCKS,
+    BN_EPS,
+    EXPAND_RATIO,
+    MEAN,
+    STD,
+    STEM_CHANNELS,
+)
 from vidseg.train.nets import NetSpec, resize_logits
 
 ARCHS = ("unet", "deeplab")

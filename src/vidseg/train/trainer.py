@@ -8,6 +8,8 @@ card ``RUN/model.json`` (``vidseg segment --model RUN/model.onnx`` runs it).
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,7 +29,18 @@ from vidseg.train.dataset import (
     require_positive,
     split_items,
 )
-from vidseg.train.loop import BEST, CURVE, LOG, FitConfig, Sampler, fit, load_net, mean_iou, predict_labels, to_input
+from vidseg.train.loop import (
+    BEST,
+    CURVE,
+    LOG,
+    FitConfig,
+    Sampler,
+    fit,
+    load_net,
+    mean_iou,
+    predict_labels,
+    to_input,
+)
 from vidseg.train.nets import NetSpec
 
 MODEL = "model.onnx"
@@ -121,9 +134,7 @@ def export_run(run: Path, name: str, extra: dict) -> Path:
     net, spec = load_net(run / BEST)
     path = write_onnx(net, spec, run / MODEL)
     write_card(path, model_card(name, spec.to_dict(), MODEL, **extra))
-    try:
+    with contextlib.suppress(ImportError):  # matplotlib is in the torch extra; else no PNG
         plot_curve(run / LOG, run / CURVE, x="epoch", series=[("val_iou", "tab:blue", "validation IoU")])
-    except ImportError:  # matplotlib is in the torch extra; without it there is just no PNG
-        pass
     return path
 
