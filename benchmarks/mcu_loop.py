@@ -98,26 +98,24 @@ def run_sequence(root: Path, seq: str, work: Path, ns: argparse.Namespace) -> di
     gt_files = sorted(gt_dir.glob("*.png"))
     n = len(gt_files)
     cut = int(round(n * 0.6))
-    data = work / seq / "data"
-    (data / "frames").mkdir(parents=True)
-    os.symlink(frames.resolve(), data / "frames" / seq)
     t0 = time.perf_counter()
     tracked = work / seq / "tracked"
     track_annotations(frames, gt_files[0], tracked)
-    (data / "masks" / seq).mkdir(parents=True)
-    for f in sorted(tracked.glob("*.png"))[:cut]:  # the "annotated" first 60%
-        os.link(f, data / "masks" / seq / f.name)
+    annotated = work / seq / "annotated"  # the "annotations": tracked masks of the first 60%
+    annotated.mkdir()
+    for f in sorted(tracked.glob("*.png"))[:cut]:
+        os.link(f, annotated / f.name)
     t_track = time.perf_counter() - t0
     teacher_run = work / seq / "teacher"
     t0 = time.perf_counter()
-    tcfg = TrainConfig(str(data), fit=FitConfig(epochs=ns.teacher_epochs, batch=ns.teacher_batch,
+    tcfg = TrainConfig(str(frames), str(annotated), fit=FitConfig(epochs=ns.teacher_epochs, batch=ns.teacher_batch,
                                                 steps_per_epoch=ns.teacher_steps, lr=1e-3, threads=ns.threads))
     for _ in train_teacher(tcfg, teacher_run):
         pass
     t_teacher = time.perf_counter() - t0
     student_run = work / seq / "student"
     t0 = time.perf_counter()
-    dcfg = DistilConfig(str(teacher_run / "model.onnx"), [str(data)], val_fraction=0.0,
+    dcfg = DistilConfig(str(teacher_run / "model.onnx"), [str(frames)], val_fraction=0.0,
                         fit=FitConfig(epochs=ns.student_epochs, batch=ns.student_batch,
                                       steps_per_epoch=ns.student_steps, lr=3e-3, threads=ns.threads))
     for _ in distil(dcfg, student_run):
@@ -125,7 +123,7 @@ def run_sequence(root: Path, seq: str, work: Path, ns: argparse.Namespace) -> di
     t_student = time.perf_counter() - t0
     out = work / seq / "int8"
     t0 = time.perf_counter()
-    rep = export_model(student_run, "tflite-int8", out, calib=[str(data / "frames" / seq)])
+    rep = export_model(student_run, "tflite-int8", out, calib=[str(frames)])
     t_export = time.perf_counter() - t0
     test = list(range(cut, n))
     images = [cv2.cvtColor(cv2.imread(str(frames / f"{gt_files[i].stem}.jpg")), cv2.COLOR_BGR2RGB) for i in test]

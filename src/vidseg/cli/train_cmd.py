@@ -15,6 +15,9 @@ from vidseg.cli.common import quiet_option
               help="Run folder: checkpoint.pt (every epoch), best.pt (best validation IoU), log.json, "
                    "curve.png, and model.onnx + model.json (the best epoch, ready for "
                    "`vidseg segment --model RUN/model.onnx`).")
+@click.option("--masks", default=None, metavar="DIR",
+              help="Masks for DATA when DATA is a video or a folder of frames: PNGs named like the frames "
+                   "(by frame index, 00042.png, for a video, as `vidseg track -o` writes them).")
 @click.option("--classes", default="object", show_default=True, metavar="NAME[,NAME...]",
               help="Class names. One name: every object id of the masks is that class. Several: "
                    "object id k is the k-th class (other ids are background).")
@@ -40,13 +43,13 @@ from vidseg.cli.common import quiet_option
               help="Continue RUN from its last checkpoint (after an interruption, even kill -9): the "
                    "same result as an uninterrupted run.")
 @quiet_option
-def train(data: str, output: str, classes: str, size: str, gray: bool, arch: str, finetune: bool, epochs: int, steps: int,
+def train(data: str, output: str, masks: str | None, classes: str, size: str, gray: bool, arch: str, finetune: bool, epochs: int, steps: int,
           batch: int, lr: float, val_fraction: float, seed: int, threads: int, resume: bool, quiet: bool) -> None:
     """Train a teacher segmentation network on DATA.
 
     DATA is a `vidseg annotate` training-set export (manifest.json + frames/ + masks/), a DAVIS
-    or YouTube-VOS layout (JPEGImages/ + Annotations/), or frames/ + masks/ (PNG masks named like
-    the frames). Needs the torch extra: pip install 'vidseg[torch]'.
+    or YouTube-VOS layout (JPEGImages/ + Annotations/), frames/ + masks/ (PNG masks named like
+    the frames), or a video or folder of frames with --masks. Needs the torch extra: pip install 'vidseg[torch]'.
     """
     from vidseg.cli.fit_progress import FitProgress, best_epoch, need_torch
 
@@ -56,11 +59,11 @@ def train(data: str, output: str, classes: str, size: str, gray: bool, arch: str
     from vidseg.train.loop import FitConfig
     from vidseg.train.trainer import TrainConfig, train_teacher
 
-    check_outputs([OutputSpec("-o", output, "folder")], [data], force=True)
+    check_outputs([OutputSpec("-o", output, "folder")], [data, *([masks] if masks else [])], force=True)
     names = [c.strip() for c in classes.split(",") if c.strip()]
     if not names:
         raise click.BadParameter("give at least one class name", param_hint="--classes")
-    cfg = TrainConfig(data, names, parse_size(size), gray, arch, val_fraction, finetune,
+    cfg = TrainConfig(data, masks, names, parse_size(size), gray, arch, val_fraction, finetune,
                       FitConfig(epochs=epochs, batch=batch, steps_per_epoch=steps, lr=lr, seed=seed, threads=threads))
     show = FitProgress(quiet)
     show.consume(train_teacher(cfg, Path(output), resume=resume, progress=show.stage))

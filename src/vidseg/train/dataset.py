@@ -10,7 +10,12 @@ Layouts (detected in this order):
 - YouTube-VOS: ``JPEGImages/<seq>/*.jpg`` with ``Annotations/<seq>/*.png`` (a ``train/`` folder
   above them is looked into);
 - frames with masks beside them: ``frames/`` + ``masks/`` (PNG named like each frame), either flat
-  (one video) or one subfolder per video; or one folder of ``x.jpg`` + ``x.png`` pairs.
+  (one video) or one subfolder per video; or one folder of ``x.jpg`` + ``x.png`` pairs;
+- a video or a folder of frames with a separate masks folder (``find_items(video, masks)``):
+  frames without a mask there are simply not annotated (sparse annotation, tracked masks).
+
+In the DAVIS and ``frames/`` + ``masks/`` layouts every frame must have its mask (a missing one is
+an error naming it); a manifest says ``"mask": null`` for frames nobody annotated.
 
 Validation never takes random frames of a video (neighbours are near-duplicates): whole videos
 when there are several, else the last block of each video's frames.
@@ -51,12 +56,14 @@ def _frames_in(folder: Path) -> list[Path]:
                            and p.suffix.lower() in FRAME_SUFFIXES])
 
 
-def _pair_folder(frames: Path, masks: Path | None, video: str) -> list[Item]:
-    """Frames of ``frames`` with the PNG of the same stem in ``masks`` (or ``None``)."""
+def _pair_folder(frames: Path, masks: Path | None, video: str, *, every_frame: bool = False) -> list[Item]:
+    """Frames of ``frames`` with the PNG of the same stem in ``masks``. A frame without one is not
+    annotated (``None``), unless ``every_frame``: then its expected mask path is kept, and
+    :func:`check_items` reports it missing."""
     items = []
     for i, f in enumerate(_frames_in(frames)):
         m = masks / f"{f.stem}.png" if masks is not None else None
-        items.append(Item(f, m if m is not None and m.is_file() else None, video, i))
+        items.append(Item(f, m if m is not None and (every_frame or m.is_file()) else None, video, i))
     return items
 
 
@@ -83,11 +90,42 @@ def _manifest(root: Path) -> list[Item]:
     return items
 
 
-def find_items(root: str | Path) -> list[Item]:
-    """Every frame of the training set at ``root`` (any layout above), in video and time order."""
+def _video_items(video: Path, masks: Path) -> list[Item]:
+    """The frames of a video that have a mask in ``masks`` (named by frame index, ``00042.png``,
+    as ``vidseg track -o`` writes them)."""
+    items = []
+    for m in natural_sorted([p for p in masks.iterdir() if p.suffix.lower() == ".png" and not p.name.startswith(".")]):
+        if not m.stem.isdigit():
+            raise InputError("masks for a video must be named by frame index (00042.png)", m)
+        items.append(Item(video, m, video.stem, int(m.stem)))
+    return items
+
+
+def is_video(path: Path) -> bool:
+    """A video file (not a folder, not an image)."""
+    return path.is_file() and path.suffix.lower() not in FRAME_SUFFIXES
+
+
+def find_items(root: str | Path, masks: str | Path | None = None) -> list[Item]:
+    """Every frame of the training set at ``root`` (any layout above), in video and time order.
+    With ``masks``: ``root`` is a video or a folder of frames and ``masks`` its PNG masks (named
+    like the frames; by frame index for a video)."""
     root = Path(root)
+    if masks is not None:
+        masks = Path(masks)
+        if not masks.is_dir():
+            raise InputError("masks must be a folder of PNGs", masks)
+        if is_video(root):
+            items = _video_items(root, masks)
+        elif root.is_dir():
+            items = _pair_folder(root, masks, root.name)
+        else:
+            raise InputError("not a video or a folder of frames", root)
+        if not any(it.mask is not None for it in items):
+            raise InputError(f"no masks in {masks} match the frames", root)
+        return items
     if not root.is_dir():
-        raise InputError("training data must be a folder", root)
+        raise InputError("training data must be a folder (or a video with --masks)", root)
     if (root / "manifest.json").is_file():
         items = _manifest(root)
     elif (root / "JPEGImages").is_dir() and (root / "Annotations").is_dir():
@@ -98,16 +136,21 @@ def find_items(root: str | Path) -> list[Item]:
         for res in subs if davis else [jpeg]:
             for seq in sorted((p for p in res.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name)):
                 masks = ann / res.relative_to(jpeg) / seq.name
-                items += _pair_folder(seq, masks if masks.is_dir() else None, seq.name)
+                if masks.is_dir():
+                    items += _pair_folder(seq, masks, seq.name, every_frame=True)
     elif (root / "train" / "JPEGImages").is_dir():
         return find_items(root / "train")
     elif (root / "frames").is_dir() and (root / "masks").is_dir():
         frames, masks = root / "frames", root / "masks"
         videos = sorted((p for p in frames.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
-        items = [it for v in videos for it in _pair_folder(v, masks / v.name, v.name)] if videos \
-            else _pair_folder(frames, masks, root.name)
+        items = [it for v in videos for it in _pair_folder(v, masks / v.name, v.name, every_frame=True)] if videos \
+            else _pair_folder(frames, masks, root.name, every_frame=True)
     else:
-        items = [it for it in _pair_folder(root, root, root.name) if it.frame.suffix.lower() != ".png"]
+        frames = _frames_in(root)
+        if any(f.suffix.lower() != ".png" for f in frames):  # x.jpg + x.png pairs
+            items = [it for it in _pair_folder(root, root, root.name) if it.frame.suffix.lower() != ".png"]
+        else:  # a folder of frames alone (for distil)
+            items = _pair_folder(root, None, root.name)
     if not items:
         raise InputError("no frames found (expected a vidseg annotate export, a DAVIS or YouTube-VOS "
                          "layout, or frames/ + masks/)", root)
@@ -123,8 +166,7 @@ def split_items(items: Sequence[Item], val_fraction: float = 0.2) -> tuple[list[
         return ([it for it in annotated if it.split != "val"], [it for it in annotated if it.split == "val"])
     videos = list(dict.fromkeys(it.video for it in annotated))
     if len(videos) >= 3 and val_fraction > 0:
-        step = max(2, round(1 / val_fraction))
-        held = {v for i, v in enumerate(videos) if i % step == step - 1}
+        held = held_out_videos(videos, val_fraction)
         return [it for it in annotated if it.video not in held], [it for it in annotated if it.video in held]
     train, val = [], []
     for v in videos:
@@ -133,6 +175,13 @@ def split_items(items: Sequence[Item], val_fraction: float = 0.2) -> tuple[list[
         train += own[:cut]
         val += own[cut:]
     return train, val
+
+
+def held_out_videos(videos: Sequence[str], fraction: float) -> set[str]:
+    """About ``fraction`` of ``videos`` (at least one), spread evenly: every k-th from the k-th."""
+    n = max(1, round(len(videos) * fraction))
+    step = max(1, len(videos) // n)
+    return set(list(videos)[step - 1::step][:n])
 
 
 def class_lookup(classes: Sequence[str]) -> np.ndarray:
@@ -152,12 +201,21 @@ def check_items(items: Sequence[Item], what: str = "training set") -> None:
     :class:`InputError` naming the first file that is wrong."""
     if not items:
         raise InputError(f"the {what} is empty: no annotated frames")
+    sizes: dict[Path, tuple[int, int]] = {}
     for it in items:
         if not it.frame.is_file():
             raise InputError("frame listed in the training set is missing", it.frame)
         if it.mask is None or not it.mask.is_file():
             raise InputError("mask missing for this frame", it.mask or it.frame)
-        fw, fh = image_size(it.frame, "frame")
+        if is_video(it.frame):
+            if it.frame not in sizes:
+                from vidseg.io.reader import open_video
+
+                with open_video(it.frame) as v:
+                    sizes[it.frame] = (v.info.width, v.info.height)
+            fw, fh = sizes[it.frame]
+        else:
+            fw, fh = image_size(it.frame, "frame")
         mw, mh = image_size(it.mask, "mask")
         if (fw, fh) != (mw, mh):
             raise InputError(f"mask is {mw}x{mh} but its frame {it.frame.name} is {fw}x{fh}", it.mask)
@@ -176,12 +234,27 @@ def load_pairs(items: Sequence[Item], size: tuple[int, int], lut: np.ndarray,
     w, h = size
     images = np.empty((len(items), h, w, 3), np.uint8)
     labels = np.empty((len(items), h, w), np.uint8)
+    from_videos: dict[Path, dict[int, int]] = {}
     for i, it in enumerate(items):
         assert it.mask is not None
-        images[i] = resize_image(read_rgb(it.frame, "frame"), size)
+        if is_video(it.frame):
+            from_videos.setdefault(it.frame, {})[it.index] = i
+        else:
+            images[i] = resize_image(read_rgb(it.frame, "frame"), size)
         labels[i] = cv2.resize(lut[read_mask(it.mask)], size, interpolation=cv2.INTER_NEAREST)
         if tick is not None:
             tick()
+    for video, rows in from_videos.items():  # one streaming pass per video
+        from vidseg.io.reader import open_video
+
+        with open_video(video) as v:
+            for frame in v:
+                if frame.index in rows:
+                    images[rows.pop(frame.index)] = resize_image(frame.image, size)
+                if not rows:
+                    break
+        if rows:
+            raise InputError(f"has no frame {min(rows)} (a mask is named after it)", video)
     return images, labels
 
 
@@ -238,7 +311,7 @@ def read_frames(sources: Sequence[str | Path], size: tuple[int, int], every: int
                 images.append(resize_image(read_rgb(it.frame, "frame"), size))
                 videos.append(f"{p.name}/{it.video}")
                 gt.append(cv2.resize(lut[read_mask(it.mask)], size, interpolation=cv2.INTER_NEAREST)
-                          if it.mask is not None else None)
+                          if it.mask is not None and it.mask.is_file() else None)
                 if tick is not None:
                     tick()
         else:

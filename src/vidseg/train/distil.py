@@ -23,7 +23,7 @@ from torch import nn
 
 from vidseg.errors import InputError
 from vidseg.io.atomic import write_bytes_atomic
-from vidseg.train.dataset import read_frames
+from vidseg.train.dataset import held_out_videos, read_frames
 from vidseg.train.loop import FitConfig, fit, mean_iou, predict_labels
 from vidseg.train.nets import NetSpec
 from vidseg.train.trainer import export_run, make_sampler, one_hot, shrink_target
@@ -75,8 +75,7 @@ def _held_out(videos: list[str], fraction: float) -> np.ndarray:
     if fraction <= 0:
         return rows
     if len(names) >= 3:
-        step = max(2, round(1 / fraction))
-        held = {v for i, v in enumerate(names) if i % step == step - 1}
+        held = held_out_videos(names, fraction)
         return np.array([v in held for v in videos])
     for v in names:
         idx = [i for i, x in enumerate(videos) if x == v]

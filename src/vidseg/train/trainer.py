@@ -51,6 +51,7 @@ class TrainConfig:
     """A ``vidseg train`` run: data, network and recipe."""
 
     data: str
+    masks: str | None = None
     classes: list[str] = field(default_factory=lambda: ["object"])
     size: tuple[int, int] = (320, 240)
     gray: bool = False
@@ -96,7 +97,7 @@ def train_teacher(cfg: TrainConfig, run: Path, *, resume: bool = False,
                   progress: Callable[[str, int, int], None] | None = None) -> Iterator[dict]:
     """Train and export; yields the loop's records (see :func:`vidseg.train.loop.fit`). Raises
     :class:`InputError` naming the file on an empty or inconsistent training set."""
-    items = find_items(cfg.data)
+    items = find_items(cfg.data, cfg.masks)
     train_items, val_items = split_items(items, cfg.val_fraction)
     check_items(train_items)
     check_items(val_items or train_items, "validation set")
