@@ -10,7 +10,14 @@ from PIL import Image
 
 from tests.train.synthetic_sets import write_set
 from vidseg.errors import InputError
-from vidseg.train.dataset import check_items, class_lookup, find_items, load_pairs, require_positive, split_items
+from vidseg.train.dataset import (
+    check_items,
+    class_lookup,
+    find_items,
+    load_pairs,
+    require_positive,
+    split_items,
+)
 
 
 @pytest.mark.parametrize("layout", ["frames-masks", "davis", "manifest"])

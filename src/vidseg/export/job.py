@@ -18,11 +18,11 @@ import numpy as np
 
 from vidseg.errors import InputError
 from vidseg.eval.metrics import jaccard
+from vidseg.export import tflm
 from vidseg.export.c_array import write_c_array
 from vidseg.export.card import model_card, write_card
 from vidseg.export.inspect import ModelFacts, model_facts
 from vidseg.export.report import CYCLES_PER_MAC, TARGETS, fits, latency_ms, markdown
-from vidseg.export import tflm
 from vidseg.io.atomic import atomic_dir, write_bytes_atomic
 from vidseg.train.dataset import Frames, read_frames, to_input
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -38,10 +40,10 @@ def _scale_crop(image: np.ndarray, target: np.ndarray, s: float, rng: np.random.
     if s < 1.0:  # zoom out: shrink and pad with the border pixels (the object gets smaller)
         sw, sh = max(8, round(w * s)), max(8, round(h * s))
         x0, y0 = int(rng.integers(0, w - sw + 1)), int(rng.integers(0, h - sh + 1))
-        m = np.float32([[sw / w, 0, x0], [0, sh / h, y0]])
+        m = np.array([[sw / w, 0, x0], [0, sh / h, y0]], np.float32)
     else:
         x0, y0 = int(rng.integers(0, nw - w + 1)), int(rng.integers(0, nh - h + 1))
-        m = np.float32([[nw / w, 0, -x0], [0, nh / h, -y0]])
+        m = np.array([[nw / w, 0, -x0], [0, nh / h, -y0]], np.float32)
     img = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     tgt = np.stack([cv2.warpAffine(t, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
                     for t in target])
@@ -66,6 +68,6 @@ def augment(image: np.ndarray, target: np.ndarray, rng: np.random.Generator,
     if rng.random() < cfg.noise_p:
         x = x + rng.normal(0.0, cfg.noise_sigma / 255.0, x.shape).astype(np.float32)
     if rng.random() < cfg.gray_p:
-        x = np.repeat(x @ np.float32([0.299, 0.587, 0.114])[:, None], 3, axis=2)
+        x = np.repeat(x @ LUMA[:, None], 3, axis=2)
     out = np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return out, np.ascontiguousarray(tgt, dtype=np.float32)

@@ -76,17 +76,22 @@ def _manifest(root: Path) -> list[Item]:
     rows = data.get("items", data.get("frames")) if isinstance(data, dict) else data
     if not isinstance(rows, list):
         raise InputError("manifest has no list of items", path)
-    items, counters = [], {}  # type: ignore[var-annotated]
+    items: list[Item] = []
+    counters: dict[str, int] = {}
     for n, row in enumerate(rows):
         if not isinstance(row, dict) or not isinstance(row.get("frame", row.get("image")), str):
             raise InputError(f"manifest item {n} has no frame path", path)
         video = str(row.get("video", row.get("sequence", "video")))
-        index = row.get("index", counters.get(video, 0))
-        counters[video] = int(index) + 1
+        try:
+            index = int(row.get("index", counters.get(video, 0)))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InputError(f"manifest item {n} has a bad index {row.get('index')!r}", path) from None
+        counters[video] = index + 1
         mask = row.get("mask")
         split = row.get("split")
-        items.append(Item(root / row.get("frame", row.get("image")), root / mask if mask else None, video,
-                          int(index), str(split) if split else None))
+        frame = str(row.get("frame", row.get("image")))
+        items.append(Item(root / frame, root / str(mask) if mask else None, video, index,
+                          str(split) if split else None))
     return items
 
 
@@ -146,8 +151,8 @@ def find_items(root: str | Path, masks: str | Path | None = None) -> list[Item]:
         items = [it for v in videos for it in _pair_folder(v, masks / v.name, v.name, every_frame=True)] if videos \
             else _pair_folder(frames, masks, root.name, every_frame=True)
     else:
-        frames = _frames_in(root)
-        if any(f.suffix.lower() != ".png" for f in frames):  # x.jpg + x.png pairs
+        listed = _frames_in(root)
+        if any(f.suffix.lower() != ".png" for f in listed):  # x.jpg + x.png pairs
             items = [it for it in _pair_folder(root, root, root.name) if it.frame.suffix.lower() != ".png"]
         else:  # a folder of frames alone (for distil)
             items = _pair_folder(root, None, root.name)
@@ -280,7 +285,7 @@ def to_input(images: np.ndarray, gray: bool) -> np.ndarray:
     computes it when ``gray``)."""
     x = images.astype(np.float32)
     if gray:
-        x = x @ np.float32([0.299, 0.587, 0.114])[:, None]
+        x = x @ np.array([0.299, 0.587, 0.114], np.float32)[:, None]
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2) / 255.0, dtype=np.float32)
 
 

@@ -108,7 +108,8 @@ def fit(spec: NetSpec, sample: Sampler, validate: Validator, run: Path, cfg: Fit
     extra = dict(extra or {})
     torch.manual_seed(cfg.seed)
     net = net if net is not None else build_net(spec)
-    groups = net.param_groups(cfg.lr) if hasattr(net, "param_groups") else \
+    make_groups = getattr(net, "param_groups", None)
+    groups = make_groups(cfg.lr) if callable(make_groups) else \
         [{"params": list(net.parameters()), "lr": cfg.lr, "base_lr": cfg.lr}]
     opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     history: list[dict] = []

@@ -104,6 +104,7 @@ class EfficientNetLite0Features(nn.Module):
         put(self.stem, "_conv_stem.weight", "_bn0")
         for i, block in enumerate(self.blocks):
             p = f"_blocks.{i}."
+            assert isinstance(block, MBConv)
             if isinstance(block.expand, nn.Sequential):
                 put(block.expand, p + "_expand_conv.weight", p + "_bn0")
             put(block.depthwise, p + "_depthwise_conv.weight", p + "_bn1")

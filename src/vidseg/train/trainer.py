@@ -9,7 +9,6 @@ card ``RUN/model.json`` (``vidseg segment --model RUN/model.onnx`` runs it).
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
