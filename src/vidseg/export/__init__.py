@@ -1,16 +1,18 @@
-"""Deploy a trained segmentation network: ONNX, float and int8 TFLite (LiteRT), a TensorFlow Lite
+"""Deploy a trained segmentation network: float and int8 TFLite (LiteRT), a TensorFlow Lite
 Micro check (every op supported, tensor arena measured), a memory and speed report for a
 microcontroller target, and a C array for TFLM / Arduino.
 
 ``export_model`` (:mod:`vidseg.export.job`) is the whole ``vidseg export`` run.
 """
 
-from vidseg.export.card import model_card, write_card
+from __future__ import annotations
 
-__all__ = ["export_model", "model_card", "write_card"]
+from typing import Any
+
+__all__ = ["export_model"]
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
+def __getattr__(name: str) -> Any:
     if name == "export_model":
         from vidseg.export.job import export_model
 

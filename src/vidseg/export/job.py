@@ -20,10 +20,10 @@ from vidseg.errors import InputError
 from vidseg.eval.metrics import jaccard
 from vidseg.export import tflm
 from vidseg.export.c_array import write_c_array
-from vidseg.export.card import model_card, write_card
 from vidseg.export.inspect import ModelFacts, model_facts
 from vidseg.export.report import CYCLES_PER_MAC, TARGETS, fits, latency_ms, markdown
 from vidseg.io.atomic import atomic_dir, write_bytes_atomic
+from vidseg.train.card import model_card, write_card
 from vidseg.train.dataset import Frames, read_frames, to_input
 
 FORMATS = ("onnx", "tflite", "tflite-int8")
@@ -144,8 +144,8 @@ def export_model(model: str | Path, fmt: str, out: str | Path, *, calib: Sequenc
         if fmt == "onnx":
             name = "model.onnx"
             if net is not None:
-                from vidseg.export.onnx_export import write_onnx
                 from vidseg.train.nets import NetSpec
+                from vidseg.train.onnx_export import write_onnx
 
                 write_onnx(net, NetSpec.from_dict(spec), tmp / name)
             elif src.suffix.lower() == ".onnx":

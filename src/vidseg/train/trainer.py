@@ -17,9 +17,8 @@ import cv2
 import numpy as np
 from torch import nn
 
-from vidseg.export.card import model_card, write_card
-from vidseg.export.onnx_export import write_onnx
 from vidseg.train.augment import augment
+from vidseg.train.card import model_card, write_card
 from vidseg.train.dataset import (
     check_items,
     class_lookup,
@@ -41,6 +40,7 @@ from vidseg.train.loop import (
     to_input,
 )
 from vidseg.train.nets import NetSpec, build_net
+from vidseg.train.onnx_export import write_onnx
 
 MODEL = "model.onnx"
 
