@@ -20,7 +20,7 @@ from vidseg.export import tflm  # noqa: E402
 from vidseg.export.job import export_model  # noqa: E402
 from vidseg.export.report import TARGETS, Target, fits  # noqa: E402
 from vidseg.train.checkpoint import save_checkpoint  # noqa: E402
-from vidseg.train.loop import FitConfig, fit  # noqa: E402
+from vidseg.train.loop import FitConfig, fit, mean_iou, predict_labels  # noqa: E402
 from vidseg.train.nets import NetSpec  # noqa: E402
 from vidseg.train.trainer import make_sampler, one_hot  # noqa: E402
 
@@ -35,7 +35,10 @@ def student(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     spec = NetSpec("student", "tiny", ["cat"], SIZE, True)
     ones = np.ones(labels.shape[1:], np.float32)
     sampler = make_sampler(images, lambda i: (one_hot(labels[i], 1), ones), spec)
-    for _ in fit(spec, sampler, lambda net: {"val_iou": 1.0}, base / "run",
+    def validate(net: torch.nn.Module) -> dict[str, float]:
+        return {"val_iou": mean_iou(predict_labels(net, images, True), (labels > 0).astype(np.uint8), 1)}
+
+    for _ in fit(spec, sampler, validate, base / "run",
                  FitConfig(epochs=5, batch=8, steps_per_epoch=15, lr=1e-2, threads=1)):
         pass
     data = write_set(base / "data", videos=1, frames=10, size=SIZE)
@@ -164,3 +167,11 @@ def test_bad_sources_are_one_line(tmp_path: Path, name: str, content: bytes, mes
     save_checkpoint(tmp_path / "other.pt", {"x": 1})
     with pytest.raises(InputError, match="not a vidseg train/distil checkpoint"):
         export_model(tmp_path / "other.pt", "onnx", tmp_path / "out2")
+
+
+def test_export_of_a_tflite_needs_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, vidseg.export.job, vidseg.cli.export_cmd; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

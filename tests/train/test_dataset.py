@@ -82,3 +82,28 @@ def test_no_positive_pixel_is_an_error(tmp_path: Path) -> None:
     require_positive(labels, root)
     with pytest.raises(InputError, match="no positive pixel"):
         require_positive(np.zeros_like(labels), root)
+
+
+def test_a_video_with_sparse_masks(tmp_path: Path) -> None:
+    from vidseg.io.palette import write_mask
+    from vidseg.synthetic import demo_scene, write_video
+
+    scene = demo_scene(96, 64, n_frames=8)
+    write_video(scene, tmp_path / "clip.mp4", audio=False)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for t in (1, 4, 6):  # annotated frames, named by frame index as `vidseg track -o` writes them
+        write_mask(masks / f"{t:05d}.png", scene.render(t)[1])
+    items = find_items(tmp_path / "clip.mp4", masks)
+    assert [it.index for it in items] == [1, 4, 6]
+    check_items(items)
+    images, labels = load_pairs(items, (64, 48), class_lookup(["x"]))
+    assert images.shape == (3, 48, 64, 3) and labels.any()
+    # the frame really is frame 4 of the video: the image agrees with its own mask
+    truth = scene.render(4)[0]
+    from vidseg.train.dataset import resize_image
+
+    assert np.abs(images[1].astype(int) - resize_image(truth, (64, 48)).astype(int)).mean() < 12
+    write_mask(masks / "00099.png", scene.render(0)[1])
+    with pytest.raises(InputError, match="has no frame 99"):
+        load_pairs(find_items(tmp_path / "clip.mp4", masks), (64, 48), class_lookup(["x"]))
