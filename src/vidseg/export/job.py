@@ -178,7 +178,7 @@ def export_model(model: str | Path, fmt: str, out: str | Path, *, calib: Sequenc
                     raise InputError("int8 export needs --calib FRAMES (a video, a folder of frames or a "
                                      "training set like the model's input)")
                 say("reading calibration frames")
-                frames = _spread(read_frames(list(calib), size), CALIBRATION_FRAMES)
+                frames = _spread(read_frames(list(calib), size, limit=CALIBRATION_FRAMES), CALIBRATION_FRAMES)
                 from vidseg.export.tflite import quantise_int8
 
                 say(f"quantising to int8 on {len(frames.images)} calibration frames (ai-edge-quantizer)")
@@ -192,7 +192,7 @@ def export_model(model: str | Path, fmt: str, out: str | Path, *, calib: Sequenc
         facts = model_facts(final)
         report.update(_tflite_report(final, facts, TARGETS[target], spec, say))
         if fmt == "tflite-int8" and float_bytes is not None:
-            check = _spread(read_frames(list(val), size), 256) if val else frames
+            check = _spread(read_frames(list(val), size, limit=256), 256) if val else frames
             if check is not None:
                 say("comparing int8 with float")
                 w, h = size

@@ -298,12 +298,28 @@ class Frames:
     gt: list[np.ndarray | None]
 
 
+def count_frames(source: str | Path) -> int:
+    """How many frames a source holds (0 when a stream does not say)."""
+    from vidseg.io.reader import open_video
+
+    p = Path(source)
+    if p.is_dir():
+        return len(find_items(p))
+    with open_video(p) as video:
+        return len(video)
+
+
 def read_frames(sources: Sequence[str | Path], size: tuple[int, int], every: int = 1,
-                tick: Callable[[], None] | None = None) -> Frames:
+                tick: Callable[[], None] | None = None, limit: int | None = None) -> Frames:
     """Every ``every``-th frame of each source (a video, a folder of frames, or a training set in
     any layout :func:`find_items` reads) at ``size``; masks beside the frames become ground truth
-    (object ids merged into one class)."""
+    (object ids merged into one class). ``limit``: about that many frames at most, spread evenly
+    (the frames are streamed, only the kept ones are held)."""
     from vidseg.io.reader import open_video
+
+    if limit:
+        total = sum(count_frames(s) for s in sources)
+        every = max(every, -(-total // limit)) if total else every
 
     images, videos, gt = [], [], []
     lut = class_lookup(["object"])
