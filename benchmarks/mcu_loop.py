@@ -6,11 +6,13 @@ teacher, the student and the int8 student scored against the real ground truth o
 (IoU at 854x480, probabilities upsampled bilinearly). Also: flash, measured TFLM arena, the int8
 student's fps on one core with LiteRT, and the training times.
 
-    python benchmarks/mcu_loop.py [--data ../shared/data] [--sequences a,b] [--teacher-epochs 20]
-        [--teacher-steps 50] [--student-epochs 30] [--student-steps 50] [--markdown]
+    python benchmarks/mcu_loop.py [--data ../shared/data] [--sequences a,b] [--teacher-epochs 8]
+        [--teacher-steps 25] [--teacher-batch 8] [--student-epochs 15] [--student-steps 40]
+        [--student-batch 16] [--markdown]
 
-The default budgets are the full recipe; pass smaller ones on a busy machine (the table says
-which were used). Skips, saying why, without the data.
+The defaults suit sequences of 40-90 frames on an idle 2-core machine (tens of minutes for all
+five); pass smaller budgets on a busy machine (the table says which were used). Skips, saying
+why, without the data.
 """
 
 from __future__ import annotations
@@ -147,11 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("VIDSEG_DATA", "../shared/data")))
     ap.add_argument("--sequences", default=None)
-    ap.add_argument("--teacher-epochs", type=int, default=20)
-    ap.add_argument("--teacher-steps", type=int, default=50)
+    ap.add_argument("--teacher-epochs", type=int, default=8)
+    ap.add_argument("--teacher-steps", type=int, default=25)
     ap.add_argument("--teacher-batch", type=int, default=8)
-    ap.add_argument("--student-epochs", type=int, default=30)
-    ap.add_argument("--student-steps", type=int, default=50)
+    ap.add_argument("--student-epochs", type=int, default=15)
+    ap.add_argument("--student-steps", type=int, default=40)
     ap.add_argument("--student-batch", type=int, default=16)
     ap.add_argument("--teacher-lr", type=float, default=1e-3)
     ap.add_argument("--student-lr", type=float, default=3e-3)

@@ -29,8 +29,8 @@ from vidseg.cli.common import quiet_option
 @click.option("--finetune", is_flag=True,
               help="Also train the backbone (at a tenth of the learning rate): better with enough data and "
                    "time, about 3x slower per step on a CPU. Default: the backbone stays frozen.")
-@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True, help="Epochs.")
-@click.option("--steps", type=click.IntRange(1), default=50, show_default=True, help="Batches per epoch.")
+@click.option("--epochs", type=click.IntRange(1), default=15, show_default=True, help="Epochs.")
+@click.option("--steps", type=click.IntRange(1), default=40, show_default=True, help="Batches per epoch.")
 @click.option("--batch", type=click.IntRange(1), default=8, show_default=True, help="Frames per batch.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Peak learning rate of the decoder (the backbone gets a tenth; AdamW, cosine decay).")

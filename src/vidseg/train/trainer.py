@@ -57,7 +57,7 @@ class TrainConfig:
     arch: str = "unet"
     val_fraction: float = 0.2
     finetune: bool = False
-    fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=20, batch=8, steps_per_epoch=50, lr=1e-3))
+    fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=15, batch=8, steps_per_epoch=40, lr=1e-3))
 
 
 def one_hot(labels: np.ndarray, channels: int) -> np.ndarray:
