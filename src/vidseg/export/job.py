@@ -189,6 +189,9 @@ def export_model(model: str | Path, fmt: str, out: str | Path, *, calib: Sequenc
         else:
             assert float_bytes is not None
             final, name = float_bytes, "model.tflite"
+        from vidseg.export.tflite import strip_names
+
+        final = strip_names(final)
         facts = model_facts(final)
         report.update(_tflite_report(final, facts, TARGETS[target], spec, say))
         if fmt == "tflite-int8" and float_bytes is not None:

@@ -82,3 +82,23 @@ def quantise_int8(model: bytes, calibration: np.ndarray) -> bytes:
         result = q.calibrate({key: [{name: x[None]} for x in calibration.astype(np.float32)]}, num_threads=2)
         out = q.quantize(result, enable_progress_report=False)
     return bytes(out.quantized_model)
+
+
+def strip_names(model: bytes) -> bytes:
+    """The model with its tensor names shortened to ``t<index>`` (litert-torch writes each
+    tensor's whole module path: more than half the flatbuffer of a small network) and the
+    converter-only metadata dropped; ops, weights and signatures unchanged. Needs the flatbuffer
+    schema of ``tflite-micro``; returns ``model`` as it is without it."""
+    try:
+        import flatbuffers
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+    except ImportError:
+        return model
+    obj = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(bytearray(model), 0))
+    for sub in obj.subgraphs or []:
+        for i, tensor in enumerate(sub.tensors or []):
+            tensor.name = f"t{i}".encode()
+    obj.metadata = [m for m in obj.metadata or [] if m.name != b"keep_stablehlo_constant"] or None
+    builder = flatbuffers.Builder(len(model))
+    builder.Finish(obj.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
