@@ -22,9 +22,9 @@ import numpy as np
 from torch import nn
 
 from vidseg.errors import InputError
-from vidseg.io.atomic import write_bytes_atomic
+from vidseg.io.atomic import atomic_path, write_bytes_atomic
 from vidseg.train.dataset import held_out_videos, read_frames
-from vidseg.train.loop import FitConfig, fit, mean_iou, predict_labels
+from vidseg.train.loop import FitConfig, check_run, fit, mean_iou, predict_labels
 from vidseg.train.nets import NetSpec
 from vidseg.train.trainer import export_run, make_sampler, one_hot, shrink_target
 
@@ -93,6 +93,7 @@ def _labels_key(cfg: DistilConfig, n: int) -> str:
 def distil(cfg: DistilConfig, run: Path, *, resume: bool = False,
            progress: Callable[[str, int, int], None] | None = None) -> Iterator[dict]:
     """Label, train the student, export ``run/model.onnx`` + card; yields the loop's records."""
+    check_run(run, resume)
     run.mkdir(parents=True, exist_ok=True)
     counter = [0]
 
@@ -110,15 +111,18 @@ def distil(cfg: DistilConfig, run: Path, *, resume: bool = False,
     spec_out = NetSpec("student", cfg.arch, ["object"], cfg.size, cfg.gray, cfg.out_res).output_size
     cache, key_file = run / TEACHER_LABELS, run / "teacher_labels.key"
     key = _labels_key(cfg, n)
+    soft = None
     if resume and cache.is_file() and key_file.is_file() and key_file.read_text() == key:
-        soft = np.load(cache)
-        classes = json.loads((run / "teacher_labels.json").read_text())["classes"]
-    else:
+        try:  # labels of the interrupted run (a damaged file is simply made again)
+            soft = np.load(cache)
+            classes = json.loads((run / "teacher_labels.json").read_text())["classes"]
+        except (OSError, ValueError, KeyError):
+            soft = None
+    if soft is None or soft.shape != (n, spec_out[1], spec_out[0]):
         soft, classes = teacher_probabilities(cfg.teacher, frames.images, spec_out, cfg.fit.threads,
                                               ticker("teacher labelling", n))
-        with open(run / f".{TEACHER_LABELS}.tmp", "wb") as f:
+        with atomic_path(cache, force=True) as tmp, open(tmp, "wb") as f:
             np.save(f, soft)
-        (run / f".{TEACHER_LABELS}.tmp").replace(cache)
         write_bytes_atomic(run / "teacher_labels.json", json.dumps({"classes": classes}).encode())
         write_bytes_atomic(key_file, key.encode())
     name = classes[0] if len(classes) == 1 else "foreground"

@@ -98,6 +98,13 @@ def _write_log(run: Path, spec: NetSpec, cfg: FitConfig, history: list[dict], ex
     write_bytes_atomic(run / LOG, (json.dumps(doc, indent=1) + "\n").encode())
 
 
+def check_run(run: Path, resume: bool) -> None:
+    """Refuse to start over in a run folder that holds a checkpoint, unless resuming."""
+    if (run / CHECKPOINT).exists() and not resume:
+        raise InputError("holds a checkpoint from an earlier run: pass --resume to continue it, or use "
+                         "another output folder", run)
+
+
 def fit(spec: NetSpec, sample: Sampler, validate: Validator, run: Path, cfg: FitConfig, *,
         resume: bool = False, extra: dict[str, Any] | None = None,
         net: nn.Module | None = None) -> Iterator[dict]:
@@ -115,9 +122,7 @@ def fit(spec: NetSpec, sample: Sampler, validate: Validator, run: Path, cfg: Fit
     history: list[dict] = []
     start, best = 0, -1.0
     ckpt = run / CHECKPOINT
-    if ckpt.exists() and not resume:
-        raise InputError("holds a checkpoint from an earlier run: pass --resume to continue it, or use "
-                         "another output folder", run)
+    check_run(run, resume)
     if resume and ckpt.exists():
         state = load_checkpoint(ckpt, "net", "vidseg training checkpoint")
         if state.get("spec") != spec.to_dict():

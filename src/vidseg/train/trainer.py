@@ -33,6 +33,7 @@ from vidseg.train.loop import (
     LOG,
     FitConfig,
     Sampler,
+    check_run,
     fit,
     load_net,
     mean_iou,
@@ -96,6 +97,7 @@ def train_teacher(cfg: TrainConfig, run: Path, *, resume: bool = False,
                   progress: Callable[[str, int, int], None] | None = None) -> Iterator[dict]:
     """Train and export; yields the loop's records (see :func:`vidseg.train.loop.fit`). Raises
     :class:`InputError` naming the file on an empty or inconsistent training set."""
+    check_run(run, resume)
     items = find_items(cfg.data, cfg.masks)
     train_items, val_items = split_items(items, cfg.val_fraction)
     check_items(train_items)
