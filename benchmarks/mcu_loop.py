@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--student-steps", type=int, default=40)
     ap.add_argument("--student-batch", type=int, default=16)
     ap.add_argument("--teacher-lr", type=float, default=1e-3)
-    ap.add_argument("--student-lr", type=float, default=3e-3)
+    ap.add_argument("--student-lr", type=float, default=1e-2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--markdown", action="store_true")

@@ -30,7 +30,7 @@ from vidseg.cli.common import quiet_option
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True, help="Epochs.")
 @click.option("--steps", type=click.IntRange(1), default=50, show_default=True, help="Batches per epoch.")
 @click.option("--batch", type=click.IntRange(1), default=16, show_default=True, help="Frames per batch.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True,
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-2, show_default=True,
               help="Peak learning rate (AdamW, cosine decay).")
 @click.option("--val-fraction", type=click.FloatRange(0, 0.9), default=0.2, show_default=True,
               help="Held out for validation (whole videos, or each video's last block); 0 trains on all "

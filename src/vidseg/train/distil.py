@@ -44,7 +44,7 @@ class DistilConfig:
     gt_weight: float = 0.5
     val_fraction: float = 0.2
     every: int = 1
-    fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=30, batch=16, steps_per_epoch=50, lr=3e-3))
+    fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=30, batch=16, steps_per_epoch=50, lr=1e-2))
 
 
 def teacher_probabilities(teacher: str, images: np.ndarray, out_size: tuple[int, int], threads: int = 2,
