@@ -1,6 +1,6 @@
 """Run every benchmark and write their tables into the README's results section.
 
-    python benchmarks/run_all.py [--only NAME,...] [--no-readme]
+    python benchmarks/run_all.py [--only NAME,...] [--skip-long] [--no-readme]
 
 Each benchmark is a script in this folder that prints a markdown table with ``--markdown``; this
 runner calls them one after another (so they do not compete for the CPU), keeps each one's tables
@@ -40,7 +40,10 @@ BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("eval_speed", "`vidseg eval` scoring speed", []),
     ("annotate_interactive", "`vidseg annotate`: click and seek latency, DAVIS interactive measure", []),
     ("batch_throughput", "`vidseg batch track`: one worker, the local pool and Ray on 20 clips", []),
+    ("mcu_loop", "From annotated footage to an int8 microcontroller model (`vidseg train`, `distil`, `export`)", []),
 ]
+#: benchmarks that train networks (tens of minutes): left out with --skip-long
+LONG = {"mcu_loop"}
 
 
 def _cpu() -> str:
@@ -66,12 +69,15 @@ def main() -> int:
     ap.add_argument("--only", default=None, help="comma-separated benchmark names (default: all)")
     ap.add_argument("--no-readme", action="store_true", help="print the tables, do not touch README.md")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds allowed per benchmark")
+    ap.add_argument("--skip-long", action="store_true", help=f"leave out the long ones ({', '.join(sorted(LONG))})")
     ns = ap.parse_args()
     only = set(ns.only.split(",")) if ns.only else None
     RESULTS.mkdir(exist_ok=True)
     failed = 0
     for name, _title, args in BENCHMARKS:
         if only and name not in only:
+            continue
+        if ns.skip_long and name in LONG:
             continue
         if not (HERE / f"{name}.py").exists():
             continue

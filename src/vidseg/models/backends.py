@@ -108,13 +108,34 @@ class TfliteBackend:
         self._in = ins[0]["index"]
         self.input_shape = tuple(int(d) for d in ins[0]["shape"])
         self.input_dtype = np.dtype(ins[0]["dtype"]).name
-        self._outs = [o["index"] for o in self.interpreter.get_output_details()]
+        outs = self.interpreter.get_output_details()
+        self._outs = [o["index"] for o in outs]
         self.metadata: dict[str, str] = {}
+        # a fully integer (int8) model: float inputs are quantised and outputs dequantised here
+        self._in_quant = _int8_quantisation(ins[0])
+        self._out_quant = [_int8_quantisation(o) for o in outs]
+        if self._in_quant is not None:
+            self.input_dtype = "float32"
 
     def run(self, x: np.ndarray) -> list[np.ndarray]:
+        if self._in_quant is not None and x.dtype != np.int8:
+            scale, zero = self._in_quant
+            x = np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
         self.interpreter.set_tensor(self._in, x)
         self.interpreter.invoke()
-        return [self.interpreter.get_tensor(i).copy() for i in self._outs]
+        out = []
+        for i, q in zip(self._outs, self._out_quant, strict=True):
+            y = self.interpreter.get_tensor(i)
+            out.append((y.astype(np.float32) - q[1]) * q[0] if q is not None else y.copy())
+        return out
+
+
+def _int8_quantisation(detail: dict) -> tuple[float, int] | None:
+    """``(scale, zero point)`` of an int8 tensor of a LiteRT model, else ``None``."""
+    if np.dtype(detail["dtype"]) != np.int8:
+        return None
+    scale, zero = detail.get("quantization", (0.0, 0))
+    return (float(scale), int(zero)) if scale else None
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from vidseg.errors import ArgumentError, InputError
 
 TASKS = ("semantic", "instance")
 LAYOUTS = ("NCHW", "NHWC")
-COLORS = ("RGB", "BGR")
+COLORS = ("RGB", "BGR", "GRAY")
 OUTPUTS = ("logits", "probabilities", "yolo-seg", "blazepose")
 INSTANCE_OUTPUTS = ("yolo-seg", "blazepose")
 RESIZES = ("stretch", "letterbox")
@@ -75,7 +75,7 @@ class ModelCard:
         if self.output_layout not in (*LAYOUTS, "auto"):
             problems.append(f"output_layout must be NCHW, NHWC or auto, got {self.output_layout!r}")
         if self.color not in COLORS:
-            problems.append(f"color must be RGB or BGR, got {self.color!r}")
+            problems.append(f"color must be RGB, BGR or GRAY, got {self.color!r}")
         if self.output not in OUTPUTS:
             problems.append(f"output must be one of {', '.join(OUTPUTS)}, got {self.output!r}")
         if self.resize not in RESIZES:

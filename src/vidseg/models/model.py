@@ -36,7 +36,7 @@ class Model:
         self.backend = backend
         self.parts = dict(parts or {})  # companion models by role (e.g. a person detector)
         self._check_input()
-        k = 3
+        k = 1 if card.color == "GRAY" else 3
         self._mean = np.asarray(card.mean if len(card.mean) == k else card.mean * k, np.float32)
         self._std = np.asarray(card.std if len(card.std) == k else card.std * k, np.float32)
         # (x / scale - mean) / std == x * a + b
@@ -76,6 +76,8 @@ class Model:
             small[py:py + nh, px:px + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
         if c.color == "BGR":
             small = small[..., ::-1]
+        elif c.color == "GRAY":  # one channel, ITU-R 601 luma as OpenCV computes it
+            small = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)[..., None]
         if c.dtype == "uint8":
             x = np.ascontiguousarray(small)
         elif self._identity:

@@ -20,6 +20,8 @@ import torch.nn.functional as F  # noqa: N812
 from vidseg.errors import InputError
 from vidseg.eval.metrics import jaccard
 from vidseg.io.atomic import atomic_path
+from vidseg.train.checkpoint import load_checkpoint as read_checkpoint
+from vidseg.train.checkpoint import save_checkpoint
 from vidseg.train.engine_data import (
     FeatureBank,
     TripletSampler,
@@ -201,21 +203,14 @@ def mean_iou(net: EngineNet, bank: FeatureBank) -> dict[str, float]:
 
 def _save_checkpoint(path: Path, net: EngineNet, opt: torch.optim.Optimizer, it: int,
                      rng: np.random.Generator, history: list[dict]) -> None:
-    state = {"net": net.state_dict(), "opt": opt.state_dict(), "iteration": it,
-             "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "history": history}
-    with atomic_path(path, force=True) as tmp:
-        torch.save(state, tmp)
+    save_checkpoint(path, {"net": net.state_dict(), "opt": opt.state_dict(), "iteration": it,
+                           "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                           "history": history})
 
 
 def load_checkpoint(path: Path) -> dict:
     """A checkpoint's state; a corrupt or foreign file gives an :class:`InputError`."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - torch raises many kinds
-        raise InputError(f"not a readable checkpoint ({type(exc).__name__})", path) from exc
-    if not isinstance(state, dict) or "net" not in state:
-        raise InputError("not a vidseg engine checkpoint", path)
-    return state
+    return read_checkpoint(path, "net", "vidseg engine checkpoint")
 
 
 def _lr_at(cfg: EngineTrainConfig, it: int) -> float:
