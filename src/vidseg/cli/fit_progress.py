@@ -55,9 +55,13 @@ class FitProgress:
                               + ", ".join(f"{k} {v:.4f}" for k, v in rec.items() if k.endswith("_iou")))
         if bar is not None:
             bar.close()
+        self.close()
+        return last
+
+    def close(self) -> None:
+        """Close the preparation stages' bars."""
         for b in self.bars.values():
             b.close()
-        return last
 
     def done(self, run: Path, best: Callable[[], str]) -> None:
         self.say(f"Best epoch {best()}; model {run / 'model.onnx'} (+ model.json card), log {run / 'log.json'}, "

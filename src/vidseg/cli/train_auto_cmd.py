@@ -59,6 +59,7 @@ def train_auto(data: tuple[str, ...], output: str, coco: tuple[str, ...], val: s
 
     from tqdm import tqdm
 
+    from vidseg.cli.fit_progress import FitProgress
     from vidseg.io.atomic import OutputSpec, check_outputs
     from vidseg.train.auto_export import export_head
     from vidseg.train.auto_net import SaliencyHead
@@ -74,16 +75,10 @@ def train_auto(data: tuple[str, ...], output: str, coco: tuple[str, ...], val: s
     cfg = AutoTrainConfig(davis=list(data), coco=list(coco), val=val,
                           holdout=[s for s in holdout.split(",") if s], iterations=iterations,
                           batch=batch, lr=lr, seed=seed, threads=threads, val_every=val_every)
-    bars: dict[str, tqdm] = {}
+    stages = FitProgress(quiet)
 
     def on_progress(rec: dict) -> None:
-        if quiet:
-            return
-        name = rec["set"]
-        if name not in bars:
-            bars[name] = tqdm(total=rec["total"], desc=f"features {name}", unit="frame")
-        bars[name].n = rec["done"]
-        bars[name].refresh()
+        stages.stage(f"features {rec['set']}", rec["done"], rec["total"])
 
     bar = None if quiet else tqdm(total=iterations, desc="train", unit="it")
     last: dict = {}
@@ -99,8 +94,7 @@ def train_auto(data: tuple[str, ...], output: str, coco: tuple[str, ...], val: s
                 + ", ".join(f"{k} {rec[k]}" for k in ("val_iou", "holdout_iou") if k in rec), err=True)
     if bar is not None:
         bar.close()
-    for b in bars.values():
-        b.close()
+    stages.close()
     net = SaliencyHead()
     net.load_state_dict(torch.load(run / "head.pt", map_location="cpu"))
     card = {
