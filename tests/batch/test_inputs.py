@@ -116,3 +116,16 @@ def test_bad_inputs(tmp_path: Path, setup: str, message: str) -> None:
         target.mkdir()
     with pytest.raises(InputError, match=message):
         discover(target)
+
+
+def test_input_bytes_measures_files_and_frame_folders(tmp_path):
+    from vidseg.batch.runner import input_bytes
+
+    (tmp_path / "clip.mp4").write_bytes(b"x" * 10)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(3):
+        (frames / f"{i:05d}.jpg").write_bytes(b"y" * 7)
+    assert input_bytes(tmp_path / "clip.mp4") == 10
+    assert input_bytes(frames) == 21
+    assert input_bytes(tmp_path / "missing.mp4") == 0

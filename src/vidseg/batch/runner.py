@@ -127,7 +127,9 @@ def run_batch(job_name: str, items: Sequence[WorkItem], out: str | Path, backend
                 report.adopted.append(item.name)
             elif isinstance(plan, tuple):
                 plans[item.name] = plan
-        todo = deque(plans)
+        # largest first (longest-processing-time order): the last videos to finish are short ones,
+        # so no worker waits long on one straggler at the end
+        todo = deque(sorted(plans, key=lambda n: -input_bytes(plans[n][0].input)))
         names = [i.name for i in items]
         statuses = [row.status for n in names if (row := state.row(n)) is not None]
         initial, failed_now = statuses.count("done"), statuses.count("failed")
@@ -179,6 +181,17 @@ def run_batch(job_name: str, items: Sequence[WorkItem], out: str | Path, backend
         report.rows = [row for n in names if (row := state.row(n)) is not None]
     report.seconds = time.perf_counter() - t_start
     return report
+
+
+def input_bytes(path: str | Path) -> int:
+    """The size on disk of a video file or of a frame folder's files: how much work a video is."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return sum(f.stat().st_size for f in p.iterdir() if f.is_file())
+        return p.stat().st_size
+    except OSError:
+        return 0
 
 
 def _plan(state: BatchState, job_name: str, item: WorkItem, given: dict[str, Any], out: Path,
