@@ -229,16 +229,7 @@ def create_app(session: AnnotateSession, *, token: str | None = None, max_body: 
         return i
 
     # -- the page -----------------------------------------------------------------------------------
-    @app.get("/")
-    def index() -> Response:
-        return Response(static_text("index.html"), media_type=STATIC_FILES["index.html"],
-                        headers={"Cache-Control": "no-store"})
-
-    @app.get("/static/{name}")
-    def static(name: str) -> Response:
-        if name not in STATIC_FILES:
-            return JSONResponse({"error": f"no static file {name!r}"}, status_code=404)
-        return Response(static_text(name), media_type=STATIC_FILES[name], headers={"Cache-Control": "no-store"})
+    _add_page_routes(app)
 
     # -- reading --------------------------------------------------------------------------------------
     @app.get("/api/state")
@@ -370,11 +361,8 @@ def create_app(session: AnnotateSession, *, token: str | None = None, max_body: 
     return _LimitAndGuard(app, token, max_body, max_upload)
 
 
-def create_error_app(message: str, *, token: str | None = None) -> Any:
-    """The page alone, for a session that could not start (a video that cannot be opened, a
-    project of another video, a damaged state file): every API call answers ``message``, which
-    the page shows."""
-    app = FastAPI(title="vidseg annotate", docs_url=None, redoc_url=None, openapi_url=None)
+def _add_page_routes(app: Any) -> None:
+    """The page itself: ``/`` and its static files, never cached."""
 
     @app.get("/")
     def index() -> Response:
@@ -386,6 +374,15 @@ def create_error_app(message: str, *, token: str | None = None) -> Any:
         if name not in STATIC_FILES:
             return JSONResponse({"error": f"no static file {name!r}"}, status_code=404)
         return Response(static_text(name), media_type=STATIC_FILES[name], headers={"Cache-Control": "no-store"})
+
+
+def create_error_app(message: str, *, token: str | None = None) -> Any:
+    """The page alone, for a session that could not start (a video that cannot be opened, a
+    project of another video, a damaged state file): every API call answers ``message``, which
+    the page shows."""
+    app = FastAPI(title="vidseg annotate", docs_url=None, redoc_url=None, openapi_url=None)
+
+    _add_page_routes(app)
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def failed(rest: str) -> JSONResponse:
