@@ -5,7 +5,9 @@ generated ones (854x480 H.264, the synthetic demo scene with its exact first mas
 manifest. Each mode runs the whole batch through the command line, in its own process, into a
 fresh output folder:
 
-* ``single``: ``--workers 1``: one process, one thread per op (the single-process figure);
+* ``single``: ``--workers 1``: one process, one thread per op, pinned to one core (the issue's
+  single-process figure "where the single process uses one core": unpinned, its decoding and
+  writing threads would borrow the second core);
 * ``pool``: ``--workers N`` (default: the cores), one thread per op in each;
 * ``ray``: ``--ray`` (a local Ray instance with N CPUs, started and stopped by the command).
 
@@ -16,7 +18,7 @@ models loaded; for Ray the instance's start too), model load per worker, schedul
 (hand-over to result back, less the job's own time). Peak RSS is the largest process of the
 batch's tree (Ray's workers are not in it). On a shared machine the figures move with the load.
 
-    python benchmarks/batch_throughput.py [--data ../shared/data] [--engine fast] [--markdown]
+    python benchmarks/batch_throughput.py [--data ../shared/data] [--engine fast] [--repeats 3] [--markdown]
 """
 
 from __future__ import annotations
@@ -59,13 +61,17 @@ def make_clips(work: Path, davis: Path, generated: int, frames: int) -> Path:
     return manifest
 
 
-def run_mode(manifest: Path, out: Path, engine: str, extra: list[str]) -> dict[str, float]:
-    """One batch through the command line, in a child process; the figures of its summary."""
+def run_mode(manifest: Path, out: Path, engine: str, extra: list[str], cores: int | None = None) -> dict[str, float]:
+    """One batch through the command line, in a child process (on its first ``cores`` cores when
+    given); the figures of its summary."""
     summary = out.parent / f"{out.name}.json"
     cmd = [sys.executable, "-m", "vidseg", "batch", "track", str(manifest), "-o", str(out), "-e", engine,
            "-q", "--json", str(summary), *extra]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    allowed = sorted(os.sched_getaffinity(0))
+    pin = set(allowed[:cores]) if cores else None
+    proc = subprocess.run(cmd, capture_output=True, text=True,
+                          preexec_fn=(lambda: os.sched_setaffinity(0, pin)) if pin else None)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
@@ -80,7 +86,8 @@ def run_mode(manifest: Path, out: Path, engine: str, extra: list[str]) -> dict[s
 def child(args: argparse.Namespace) -> int:
     """Run one mode (a separate process so that its peak RSS is its own) and print its figures."""
     extra = json.loads(args.child_extra)
-    print(json.dumps(run_mode(Path(args.child_manifest), Path(args.child_out), args.engine, extra)))
+    cores = 1 if extra[:2] == ["--workers", "1"] else None
+    print(json.dumps(run_mode(Path(args.child_manifest), Path(args.child_out), args.engine, extra, cores)))
     return 0
 
 
@@ -92,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generated", type=int, default=15, help="synthetic clips added to the 5 DAVIS ones")
     ap.add_argument("--frames", type=int, default=40, help="frames per synthetic clip")
     ap.add_argument("--modes", default="single,pool,ray", help="comma-separated: single, pool, ray")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="runs of every mode, interleaved; the table shows each mode's median run")
     ap.add_argument("--markdown", action="store_true", help="print a markdown table (always written to results/)")
     ap.add_argument("--child-manifest", help=argparse.SUPPRESS)
     ap.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -119,21 +128,34 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"making {5 + args.generated} clips in {work} ...", file=sys.stderr, flush=True)
         manifest = make_clips(work, davis, args.generated, args.frames)
-        results: dict[str, dict[str, float]] = {}
-        for mode in chosen:
-            print(f"== {mode} ...", file=sys.stderr, flush=True)
-            proc = subprocess.run([sys.executable, __file__, "--engine", args.engine, "--child-manifest",
-                                   str(manifest), "--child-out", str(work / f"out-{mode}"),
-                                   "--child-extra", json.dumps(modes[mode])], capture_output=True, text=True,
-                                  check=True)
-            results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+        runs: dict[str, list[dict[str, float]]] = {m: [] for m in chosen}
+        for rep in range(max(1, args.repeats)):  # interleaved, so a slow spell of the machine hits every mode
+            for mode in chosen:
+                print(f"== {mode} (run {rep + 1}) ...", file=sys.stderr, flush=True)
+                out = work / f"out-{mode}-{rep}"
+                proc = subprocess.run([sys.executable, __file__, "--engine", args.engine, "--child-manifest",
+                                       str(manifest), "--child-out", str(out),
+                                       "--child-extra", json.dumps(modes[mode])], capture_output=True, text=True,
+                                      check=True)
+                runs[mode].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+                shutil.rmtree(out, ignore_errors=True)
+        results = {m: median_run(r) for m, r in runs.items()}
+        spread = {m: [x["frames"] / x["wall"] for x in r] for m, r in runs.items()}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     table = format_table(results, workers, args.engine)
+    table += "\n\nEvery run's FPS: " + "; ".join(
+        f"{m} " + ", ".join(f"{v:.1f}" for v in fps) for m, fps in spread.items())
     print(table)
     RESULT.parent.mkdir(exist_ok=True)
     RESULT.write_text(table + "\n")
     return 0
+
+
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median frames per second (the lower middle one of an even count)."""
+    ordered = sorted(runs, key=lambda r: r["frames"] / r["wall"])
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def format_table(results: dict[str, dict[str, float]], workers: int, engine: str) -> str:
@@ -152,7 +174,7 @@ def format_table(results: dict[str, dict[str, float]], workers: int, engine: str
                      f"| {r['load']:.2f} "
                      f"| {r['scheduling']:.2f} | {rss} |")
     lines.append(f"(`vidseg batch track -e {engine}`: 5 davis2016-dev sequences + generated 854x480 clips; "
-                 "wall time of the whole command; one thread per op in every worker; Ray's wall time includes "
+                 "wall time of the whole command; one thread per op in every worker; `single` pinned to one core; Ray's wall time includes "
                  "starting and stopping a local instance; peak RSS: the largest process of the batch's tree)")
     return "\n".join(lines)
 

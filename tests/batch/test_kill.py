@@ -80,25 +80,33 @@ def _batch(src: Path, out: Path, *more: str) -> list[str]:
             *more]
 
 
+def _ray_or_skip() -> list[str]:
+    pytest.importorskip("ray", reason="Ray is not installed (the `ray` extra: pip install 'vidseg[ray]')")
+    return ["--ray", "--workers", "1"]
+
+
 @pytest.mark.slow
-def test_driver_killed_then_rerun(tmp_path: Path, make_clips: Callable[..., list[Clip]]) -> None:
+@pytest.mark.parametrize("backend", ["pool", "ray"])
+def test_driver_killed_then_rerun(tmp_path: Path, make_clips: Callable[..., list[Clip]], backend: str) -> None:
+    how = _ray_or_skip() if backend == "ray" else ["--workers", "1"]
     clips = make_clips(tmp_path / "in", 6, frames=60)
     out = tmp_path / "out"
-    proc = subprocess.Popen(_batch(tmp_path / "in", out, "--workers", "1"), env=_env(), stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_batch(tmp_path / "in", out, *how), env=_env(), stderr=subprocess.DEVNULL)
     try:
         _wait(lambda: len(_query(out, "SELECT name FROM videos WHERE status = 'done'")) >= 2, proc)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    workers = [int(str(w).split(":")[1]) for (w,) in _query(out, "SELECT worker FROM videos WHERE worker IS NOT NULL")]
+    workers = [int(str(w).split(":")[1]) for (w,) in _query(out, "SELECT worker FROM videos WHERE worker IS NOT NULL")
+               if ":" in str(w)]
     deadline = time.monotonic() + 10
     while any(_alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(p) for p in workers)  # the pool's workers die with their driver
+    assert not any(_alive(p) for p in workers)  # the workers (pool processes, Ray actors) die with their driver
     done_before = {str(n) for (n,) in _query(out, "SELECT name FROM videos WHERE status = 'done'")}
     assert done_before <= set(_finished_outputs_are_whole(out))
     assert len(done_before) < len(clips)
-    rerun = subprocess.run(_batch(tmp_path / "in", out, "--workers", "1"), env=_env(), capture_output=True, text=True)
+    rerun = subprocess.run(_batch(tmp_path / "in", out, *how), env=_env(), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     assert sorted(_finished_outputs_are_whole(out)) == sorted(c.name for c in clips)
     events = _query(out, "SELECT name, event FROM events")

@@ -52,3 +52,58 @@ def test_corrupt_checkpoint_is_named(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="checkpoint"):
         load_checkpoint(bad)
+
+
+def test_a_second_stage_starts_from_weights_on_longer_clips(tmp_path):
+    data = write_davis(tmp_path / "data", n=8)
+    first = tmp_path / "first"
+    list(train_engine(EngineTrainConfig(davis=[str(data)], iterations=1, batch=2, val_every=1,
+                                        max_gap_start=1, max_gap_end=1), first))
+    start = torch.load(first / "engine.pt")
+    cfg = EngineTrainConfig(davis=[str(data)], iterations=1, batch=2, val_every=1, max_gap_start=1,
+                            max_gap_end=1, clip_frames=5, init=str(first / "engine.pt"), lr=1e-12)
+    second = tmp_path / "second"
+    recs = list(train_engine(cfg, second))
+    assert recs[-1]["iteration"] == 1 and recs[-1]["loss"] > 0
+    after = torch.load(second / "engine.pt")
+    # with a vanishing learning rate the second stage keeps the first stage's weights
+    assert all(torch.allclose(start[k], after[k], atol=1e-6) for k in start)
+
+
+@pytest.mark.parametrize("content", [b"garbage", None])
+def test_bad_init_weights_are_named(tmp_path, content):
+    data = write_davis(tmp_path / "data")
+    bad = tmp_path / "engine.pt"
+    if content is None:
+        torch.save({"something": torch.zeros(1)}, bad)
+    else:
+        bad.write_bytes(content)
+    cfg = EngineTrainConfig(davis=[str(data)], iterations=1, batch=2, init=str(bad))
+    with pytest.raises(InputError, match="engine.pt"):
+        list(train_engine(cfg, tmp_path / "run"))
+
+
+def test_clip_sampler_draws_ordered_frames_and_plays_stills_back_and_forth():
+    import numpy as np
+
+    from vidseg.train.engine_data import ClipSampler, FeatureBank
+
+    labels = np.ones((13, 8, 8), np.uint8)
+    z = np.zeros((13, 1, 2, 2), np.float16)
+    bank = FeatureBank(z, z, z, labels, [("video", 0, 10), ("coco-still-0", 10, 13)])
+    sampler = ClipSampler(bank, np.random.default_rng(0), coco_fraction=0.5, frames=5)
+    seen_still = seen_video = False
+    for _ in range(40):
+        rows = sampler.sample(max_gap=2).rows
+        assert len(rows) == 5
+        if rows[0] >= 10:
+            assert list(rows) == [10, 11, 12, 11, 10]
+            seen_still = True
+        else:
+            steps = np.diff(rows)
+            assert (steps > 0).all() or (steps < 0).all()
+            assert max(rows) < 10
+            seen_video = True
+    assert seen_still and seen_video
+    batch = sampler.batch(3, max_gap=2)
+    assert batch["f16"].shape == (3, 5, 1, 2, 2) and batch["mask"].shape == (3, 5, 8, 8)

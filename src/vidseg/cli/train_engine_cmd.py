@@ -23,8 +23,15 @@ from vidseg.cli.common import echo, quiet_option
               help="Training sequences to leave out and score on: a leave-out estimate of how the "
                    "engine does on video it has never seen.")
 @click.option("--iterations", type=click.IntRange(1), default=3000, show_default=True,
-              help="Training iterations (batches of frame triplets).")
-@click.option("--batch", type=click.IntRange(1), default=8, show_default=True, help="Triplets per batch.")
+              help="Training iterations (batches of clips).")
+@click.option("--batch", type=click.IntRange(1), default=8, show_default=True, help="Clips per batch.")
+@click.option("--clip-frames", type=click.IntRange(2), default=3, show_default=True,
+              help="Frames per training clip: the first one's mask is given, each later one is "
+                   "predicted from the memory of the frames before it (3 = STM's triplets).")
+@click.option("--init", "init", default=None, metavar="WEIGHTS",
+              type=click.Path(exists=True, dir_okay=False),
+              help="Start from these weights (a run's engine.pt or checkpoint.pt) instead of at "
+                   "random: a second stage of training.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
               help="Peak learning rate (AdamW, warm-up then cosine decay).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
@@ -38,13 +45,13 @@ from vidseg.cli.common import echo, quiet_option
               help="Also copy the exported engine over the shipped weights (src/vidseg/vos/learned/weights).")
 @quiet_option
 def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val: str | None,
-                 holdout: str, iterations: int, batch: int, lr: float, seed: int, threads: int,
-                 val_every: int, resume: bool, install: bool, quiet: bool) -> None:
+                 holdout: str, iterations: int, batch: int, clip_frames: int, init: str | None,
+                 lr: float, seed: int, threads: int, val_every: int, resume: bool, install: bool, quiet: bool) -> None:
     """Train the learned tracking engine on DAVIS-layout folders (frames + a mask on every frame).
 
     The frozen EfficientNet-Lite0 backbone's features are computed once and cached in RUN; the
-    trainable value encoder and mask decoder learn from frame triplets (the first frame's mask
-    given, the next two predicted from memory). Needs the torch extra (torch==2.13.0).
+    trainable value encoder and mask decoder learn from short clips (the first frame's mask
+    given, each later frame predicted from memory). Needs the torch extra (torch==2.13.0).
 
     \b
     The shipped weights were made with:
@@ -74,7 +81,8 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
     run = Path(output)
     cfg = EngineTrainConfig(davis=list(data), coco=list(coco), val=val,
                             holdout=[s for s in holdout.split(",") if s], iterations=iterations,
-                            batch=batch, lr=lr, seed=seed, threads=threads, val_every=val_every)
+                            batch=batch, clip_frames=clip_frames, init=init, lr=lr,
+                            seed=seed, threads=threads, val_every=val_every)
     stages = FitProgress(quiet)
 
     def on_progress(rec: dict) -> None:
@@ -103,7 +111,8 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
         "command": "vidseg train-engine " + " ".join(data)
                    + "".join(f" --coco {c}" for c in coco) + (f" --val {val}" if val else "")
                    + (f" --holdout {','.join(cfg.holdout)}" if cfg.holdout else "")
-                   + f" --iterations {iterations} --batch {batch} --seed {seed} -o RUN",
+                   + f" --iterations {iterations} --batch {batch} --clip-frames {clip_frames}"
+                   + (f" --init {init}" if init else "") + f" --lr {lr} --seed {seed} -o RUN",
         "validation": _last_scores(run / "log.jsonl"),
     }
     export_engine(net, run / "engine", card)

@@ -1,5 +1,6 @@
 """Training data for the learned tracking engine: clips of frames with exact masks, their frozen
-backbone features computed once and cached, and a sampler of frame triplets (STM-style).
+backbone features computed once and cached, and a sampler of short training clips (STM's
+triplets and longer).
 
 Sources: DAVIS-layout folders (``JPEGImages/<res>/<seq>/*.jpg`` with ``Annotations/<res>/<seq>/
 *.png``; every frame annotated) and COCO-style images with YOLO-seg polygons, turned into short
@@ -216,56 +217,68 @@ def extract_features(clips: Sequence[Clip], batch: int = 8,
 
 
 @dataclass
-class Triplet:
-    """Rows of three frames of one clip, the object id followed, and whether others are present."""
+class ClipDraw:
+    """Rows of the frames of one training clip (time order or reversed) and the object followed."""
 
-    rows: tuple[int, int, int]
+    rows: tuple[int, ...]
     obj: int
 
 
-class TripletSampler:
-    """Draws training triplets: three frames of a clip in time order (or reversed), gaps growing
-    with ``max_gap``; the followed object is one present in the first frame."""
+class ClipSampler:
+    """Draws training clips of ``frames`` frames (STM's triplets are 3): frames of one video in
+    time order or reversed, gaps growing with ``max_gap``; the followed object is one present in
+    the first frame. A still-image pseudo-video shorter than ``frames`` is played forth and back."""
 
-    def __init__(self, bank: FeatureBank, rng: np.random.Generator, coco_fraction: float = 0.3) -> None:
+    def __init__(self, bank: FeatureBank, rng: np.random.Generator, coco_fraction: float = 0.3,
+                 frames: int = 3) -> None:
+        if frames < 2:
+            raise InputError(f"a training clip needs at least 2 frames, got {frames}")
         self.bank = bank
         self.rng = rng
-        self.video = [r for r in bank.ranges if not r[0].startswith("coco-") and r[2] - r[1] >= 3]
-        self.coco = [r for r in bank.ranges if r[0].startswith("coco-") and r[2] - r[1] >= 3]
+        self.frames = frames
+        self.video = [r for r in bank.ranges if not r[0].startswith("coco-") and r[2] - r[1] >= frames]
+        self.coco = [r for r in bank.ranges if r[0].startswith("coco-") and r[2] - r[1] >= 2]
         if not self.video and not self.coco:
-            raise InputError("no clip of at least 3 frames to train on")
+            raise InputError(f"no clip of at least {frames} frames to train on")
         self.coco_fraction = coco_fraction if self.coco and self.video else (1.0 if self.coco else 0.0)
 
-    def sample(self, max_gap: int) -> Triplet:
+    def _still_rows(self, a: int, b: int) -> list[int]:
+        """Forth and back over a pseudo-video's rows: a, a+1, .., b-1, b-2, .., a, a+1, .."""
+        cycle = list(range(a, b)) + list(range(b - 2, a, -1))
+        return [cycle[i % len(cycle)] for i in range(self.frames)]
+
+    def sample(self, max_gap: int) -> ClipDraw:
         for _ in range(100):
             use_coco = self.rng.random() < self.coco_fraction
             pool = self.coco if use_coco else self.video
             _, a, b = pool[int(self.rng.integers(len(pool)))]
             n = b - a
             if use_coco:
-                rows = [a, a + 1, a + 2]
+                rows = self._still_rows(a, b)
             else:
-                span = min(n - 1, 2 * max_gap)
+                span = min(n - 1, (self.frames - 1) * max_gap)
                 i0 = int(self.rng.integers(0, n - span)) if n - span > 0 else 0
-                picks = sorted(self.rng.choice(np.arange(1, span + 1), size=2, replace=False).tolist())
-                rows = [a + i0, a + i0 + picks[0], a + i0 + picks[1]]
+                picks = sorted(self.rng.choice(np.arange(1, span + 1), size=self.frames - 1,
+                                               replace=False).tolist())
+                rows = [a + i0, *(a + i0 + p for p in picks)]
                 if self.rng.random() < 0.5:
                     rows = rows[::-1]
             ids = [int(v) for v in np.unique(self.bank.labels[rows[0]]) if v]
             if not ids:
                 continue
-            return Triplet((rows[0], rows[1], rows[2]), ids[int(self.rng.integers(len(ids)))])
+            return ClipDraw(tuple(rows), ids[int(self.rng.integers(len(ids)))])
         raise InputError("could not find frames with an object to train on")
 
     def batch(self, size: int, max_gap: int) -> dict[str, np.ndarray]:
-        """Arrays for ``size`` triplets: features (B, 3, C, h, w) float32, ``mask``/``others``
-        (B, 3, H, W) float32 for the followed object and every other object."""
-        trips = [self.sample(max_gap) for _ in range(size)]
-        rows = np.array([t.rows for t in trips])
-        lab = self.bank.labels[rows.reshape(-1)].reshape(size, 3, *self.bank.labels.shape[1:])
-        obj = np.array([t.obj for t in trips])[:, None, None, None]
+        """Arrays for ``size`` clips: features (B, T, C, h, w) float32, ``mask``/``others``
+        (B, T, H, W) float32 for the followed object and every other object."""
+        draws = [self.sample(max_gap) for _ in range(size)]
+        t = self.frames
+        rows = np.array([d.rows for d in draws])
+        lab = self.bank.labels[rows.reshape(-1)].reshape(size, t, *self.bank.labels.shape[1:])
+        obj = np.array([d.obj for d in draws])[:, None, None, None]
         out = {name: getattr(self.bank, name)[rows.reshape(-1)].astype(np.float32).reshape(
-            size, 3, *getattr(self.bank, name).shape[1:]) for name in ("f4", "f8", "f16")}
+            size, t, *getattr(self.bank, name).shape[1:]) for name in ("f4", "f8", "f16")}
         out["mask"] = (lab == obj).astype(np.float32)
         out["others"] = ((lab != obj) & (lab != 0)).astype(np.float32)
         return out

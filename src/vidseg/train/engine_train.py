@@ -1,5 +1,5 @@
 """Training the learned tracking engine (torch, CPU): frozen backbone features cached once,
-frame triplets (STM-style: the first frame's mask given, the next two predicted from memory),
+short clips (STM-style: the first frame's mask given, the later ones predicted from memory),
 a validation curve from whole-sequence propagation, atomic checkpoints and resume.
 """
 
@@ -23,8 +23,8 @@ from vidseg.io.atomic import atomic_path
 from vidseg.train.checkpoint import load_checkpoint as read_checkpoint
 from vidseg.train.checkpoint import save_checkpoint
 from vidseg.train.engine_data import (
+    ClipSampler,
     FeatureBank,
-    TripletSampler,
     coco_pseudo_clips,
     davis_sequences,
     extract_features,
@@ -52,6 +52,8 @@ class EngineTrainConfig:
     max_gap_start: int = 4
     max_gap_end: int = 20
     coco_fraction: float = 0.3
+    clip_frames: int = 3  # frames per training clip: the given one and the ones predicted after it
+    init: str | None = None  # start from these weights (engine.pt or checkpoint.pt), not at random
 
 
 def _seed_all(seed: int) -> None:
@@ -131,27 +133,28 @@ def segmentation_loss(logits4: torch.Tensor, target: torch.Tensor, top_fraction:
     return hard + dice.mean()
 
 
-def triplet_step(net: EngineNet, batch: dict[str, np.ndarray], top_fraction: float) -> torch.Tensor:
-    """The loss of one batch of triplets: frame 0's mask given, frames 1 and 2 predicted from the
-    memory of the frames before them, each with the previous frame's mask as its prior."""
+def clip_step(net: EngineNet, batch: dict[str, np.ndarray], top_fraction: float) -> torch.Tensor:
+    """The loss of one batch of clips: frame 0's mask given, each later frame predicted from the
+    memory of every frame before it (the given one and the earlier predictions, as STM trains),
+    with the previous frame's predicted mask as its prior."""
     f4, f8, f16 = (_tensor(batch[k]) for k in ("f4", "f8", "f16"))
     mask, others = _tensor(batch["mask"]), _tensor(batch["others"])
-    b = f16.shape[0]
-    keys = net.key(f16.flatten(0, 1)).view(b, 3, -1, *f16.shape[-2:])
+    b, frames = f16.shape[:2]
+    keys = net.key(f16.flatten(0, 1)).view(b, frames, -1, *f16.shape[-2:])
     prev4 = _pool4(mask[:, 0:1])
     mem_k = [keys[:, 0].flatten(2)]
     mem_v = [net.value(f4[:, 0], f8[:, 0], f16[:, 0], prev4, _pool4(others[:, 0:1])).flatten(2)]
     loss = torch.zeros(())
-    for t in (1, 2):
+    for t in range(1, frames):
         readout = memory_readout(keys[:, t], torch.cat(mem_k, 2), torch.cat(mem_v, 2))
         logits = net.decoder(readout, f16[:, t], f8[:, t], f4[:, t], prev4)
         loss = loss + segmentation_loss(logits, mask[:, t:t + 1], top_fraction)
-        if t == 1:
+        if t < frames - 1:
             prev4 = torch.sigmoid(logits)
             mem_k.append(keys[:, t].flatten(2))
             mem_v.append(net.value(f4[:, t], f8[:, t], f16[:, t], prev4,
                                    _pool4(others[:, t:t + 1])).flatten(2))
-    return loss / 2
+    return loss / (frames - 1)
 
 
 @torch.no_grad()
@@ -213,6 +216,23 @@ def load_checkpoint(path: Path) -> dict:
     return read_checkpoint(path, "net", "vidseg engine checkpoint")
 
 
+def load_weights(path: Path) -> dict:
+    """The network's state from a run's ``engine.pt`` or ``checkpoint.pt``; a missing, corrupt or
+    foreign file gives an :class:`InputError` naming it."""
+    if not path.is_file():
+        raise InputError("no such weights file", path)
+    if path.name == "checkpoint.pt":
+        return load_checkpoint(path)["net"]
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a bad file
+        raise InputError(f"not a torch weights file ({type(exc).__name__})", path) from None
+    expected = set(EngineNet().state_dict())
+    if not isinstance(state, dict) or set(state) != expected:
+        raise InputError("not the weights of a vidseg tracking engine", path)
+    return state
+
+
 def _lr_at(cfg: EngineTrainConfig, it: int) -> float:
     warm = min(1.0, (it + 1) / 200)
     return cfg.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * it / cfg.iterations)))
@@ -231,6 +251,8 @@ def train_engine(cfg: EngineTrainConfig, run: Path, resume: bool = False,
         progress=lambda name, done, total: progress and progress(
             {"stage": "features", "set": name, "done": done, "total": total}))
     net = EngineNet()
+    if cfg.init:
+        net.load_state_dict(load_weights(Path(cfg.init)))
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     history: list[dict] = []
@@ -244,7 +266,7 @@ def train_engine(cfg: EngineTrainConfig, run: Path, resume: bool = False,
         torch.set_rng_state(state["torch_rng"])
         start, history = int(state["iteration"]), list(state["history"])
     (run / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    sampler = TripletSampler(train_bank, rng, cfg.coco_fraction)
+    sampler = ClipSampler(train_bank, rng, cfg.coco_fraction, cfg.clip_frames)
     log_path = run / "log.jsonl"
     if start == 0 and log_path.exists():
         log_path.unlink()
@@ -256,7 +278,7 @@ def train_engine(cfg: EngineTrainConfig, run: Path, resume: bool = False,
         for g in opt.param_groups:
             g["lr"] = _lr_at(cfg, it)
         net.train()
-        loss = triplet_step(net, sampler.batch(cfg.batch, max_gap), top)
+        loss = clip_step(net, sampler.batch(cfg.batch, max_gap), top)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)

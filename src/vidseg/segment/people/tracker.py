@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,7 @@ class PeopleSegmenter:
         self._peak = 0  # the most people seen at once
         self._pid = 0  # the last id given
         self.ids: list[int] = []  # the ids of the last frame's people, in the order of its instances
+        self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidseg-people")
 
     def reset(self) -> None:
         self.people = []
@@ -118,16 +120,19 @@ class PeopleSegmenter:
 
     # --- finding and following people ------------------------------------------------------
 
-    def _detect(self, image: np.ndarray) -> Detections | None:
+    def _views_due(self, image: np.ndarray, lost: bool) -> list[tuple[int, int, int, int]] | None:
+        """The views the detector looks at this frame (all on the first frame; one in turn while
+        nobody is followed, after someone was lost, or every ``redetect_every`` frames), or None."""
         h, w = image.shape[:2]
         vs = views(w, h)
         if self.frame == 0:
-            chosen = vs
-        elif not self.people or self._lost or self.frame % self.o.redetect_every == 0:
-            chosen = [vs[self._view % len(vs)]]
+            return vs
+        if not self.people or lost or self.frame % self.o.redetect_every == 0:
             self._view += 1
-        else:
-            return None
+            return [vs[(self._view - 1) % len(vs)]]
+        return None
+
+    def _detect(self, image: np.ndarray, chosen: list[tuple[int, int, int, int]]) -> Detections:
         found = [self.detector(image, region=v) for v in chosen]
         return Detections(np.concatenate([d.boxes for d in found]), np.concatenate([d.keypoints for d in found]),
                           np.concatenate([d.scores for d in found]))
@@ -159,7 +164,9 @@ class PeopleSegmenter:
         order = sorted(cand, key=lambda i: -due(self.people[i]))
         return set(order[:runs])
 
-    def _follow(self, image: np.ndarray) -> list[Pose]:
+    def _follow(self, image: np.ndarray, detecting: Future[Detections] | None) -> list[Pose]:
+        """This frame's poses; ``detecting``: the detector already running on it (when it was due
+        before anyone was looked at)."""
         chosen = self._pick()
         current: list[tuple[_Person, Pose, bool]] = []  # (person, pose, seen by the model this frame)
         hidden: list[_Person] = []  # people out of sight for now, looked for again where they were
@@ -180,7 +187,11 @@ class PeopleSegmenter:
             else:  # not refreshed this frame: its last pose, carried along by its motion
                 d = person.velocity * (person.stale + 1)
                 current.append((person, person.pose.moved(float(d[0]), float(d[1])), False))
-        det = self._detect(image)
+        if detecting is not None:
+            det: Detections | None = detecting.result()
+        else:
+            due = self._views_due(image, self._lost)
+            det = self._detect(image, due) if due else None
         found: list[Pose] = []  # people found this frame
         if det is not None:
             for roi, score in zip(det.rois(), det.scores.tolist(), strict=True):
@@ -256,19 +267,21 @@ class PeopleSegmenter:
     def _memory(self) -> int:
         return self.o.keep_proposed if self.proposer is not None else self.o.keep_hidden
 
-    def _carry(self, image: np.ndarray, small: np.ndarray, maps: list[np.ndarray], poses: list[Pose]) -> list[float]:
+    def _carry(self, image: np.ndarray, small: np.ndarray, maps: list[np.ndarray], poses: list[Pose],
+               proposing: Future[np.ndarray] | None) -> list[float]:
         """People out of sight carried on by the selfie segmenter: each takes the largest blob of
         its residual near where they were last; the landmark model retries them on it (every
         ``retry_every`` frames) and, if it sees them, they are followed again. Appends the maps
         (blob-only people: the blob's probability) and poses; returns the blob-only people's
-        scores. ``small``: the frame at the working size."""
+        scores. ``small``: the frame at the working size; ``proposing``: the proposer already
+        running on it."""
         lost = [i for i, p in enumerate(self.people) if p.hidden]
         if self.proposer is None or not lost:
             return []
         h, w = image.shape[:2]
         s = self.o.work_scale
         hs, ws = maps[0].shape if maps else (max(1, round(h * s)), max(1, round(w * s)))
-        prob = person_probability(self.proposer, small, (ws, hs))
+        prob = proposing.result() if proposing is not None else person_probability(self.proposer, small, (ws, hs))
         covered = np.max(maps, axis=0) > 0.3 if maps else np.zeros((hs, ws), bool)
         blobs = residual_blobs(prob, covered, min_area=max(4, round(1e-3 * ws * hs)))
         scores: list[float] = []
@@ -331,13 +344,19 @@ class PeopleSegmenter:
 
     def __call__(self, image: np.ndarray) -> tuple[Instances, np.ndarray]:
         h, w = image.shape[:2]
-        poses = self._follow(image)
-        self.frame += 1
         s = self.o.work_scale
         ws, hs = max(1, round(w * s)), max(1, round(h * s))
-        layers = [self._paste(p, (w, h)) for p in poses]
         small = cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA)
-        blob_scores = self._carry(image, small, layers, poses)
+        # the detector and the proposer see only the frame: they run on a second thread while the
+        # landmark model follows the people (LiteRT releases the GIL); the results are the same
+        due = self._views_due(image, False)
+        detecting = self._side.submit(self._detect, image, due) if due else None
+        proposing = (self._side.submit(person_probability, self.proposer, small, (ws, hs))
+                     if self.proposer is not None and any(p.hidden for p in self.people) else None)
+        poses = self._follow(image, detecting)
+        self.frame += 1
+        layers = [self._paste(p, (w, h)) for p in poses]
+        blob_scores = self._carry(image, small, layers, poses, proposing)
         n = len(layers)
         maps = np.stack(layers) if n else np.zeros((0, hs, ws), np.float32)
         fg = maps.max(axis=0) if n else np.zeros((hs, ws), np.float32)
