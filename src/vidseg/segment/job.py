@@ -123,7 +123,11 @@ def _run(source: str | Path, segmenter: Segmenter, outputs: Outputs, wrap: Frame
                 frames: Iterable[Frame] = iter(reader)
                 if wrap is not None:
                     frames = wrap(iter(reader), n or None)
-                run_pipeline(frames, lambda fr: segmenter(fr.image), sinks.write, queue_size=queue_size)
+                # the model's part in the middle thread; the rest (for people: combining, smoothing,
+                # upsampling) in the writer thread, beside the next frame's model
+                first, second = segmenter.stages()
+                run_pipeline(frames, lambda fr: first(fr.image), lambda fr, seen: sinks.write(fr, second(seen)),
+                             queue_size=queue_size)
         except DecodeError as exc:
             if sinks.done == 0:
                 raise

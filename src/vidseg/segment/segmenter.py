@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -12,7 +13,7 @@ from vidseg.errors import InputError
 from vidseg.models.model import Letterbox, Model
 from vidseg.segment.identity import IdentityTracker, instances_to_labels
 from vidseg.segment.instance import Instances, decode_yolo_seg
-from vidseg.segment.people.tracker import PeopleOptions, PeopleSegmenter
+from vidseg.segment.people.tracker import Observed, PeopleOptions, PeopleSegmenter
 from vidseg.segment.semantic import (
     class_indices,
     class_maps,
@@ -127,12 +128,30 @@ class Segmenter:
         return SegResult(labels, prob, inst, ids)
 
 
+    def stages(self) -> tuple[Callable[[np.ndarray], Any], Callable[[Any], SegResult]]:
+        """A frame's work in two parts, ``second(first(image))`` being ``self(image)``: frames go
+        through ``first`` in order and through ``second`` in the same order, and ``second`` of one
+        frame may run (in another thread) while ``first`` runs on the next. The people pipeline
+        puts its models in ``first`` and combining, smoothing and upsampling in ``second``; other
+        models do everything in ``first``."""
+        if self.people is None:
+            return self.__call__, _same
+        return self.people.observe, self._people_result
+
     def _people(self, image: np.ndarray) -> SegResult:
         assert self.people is not None
-        inst, prob = self.people(image)  # the people pipeline follows each person: it gives the ids
-        ids = (np.asarray(self.people.ids, np.int64) - 1) % 255 + 1
+        return self._people_result(self.people.observe(image))
+
+    def _people_result(self, seen: Observed) -> SegResult:
+        assert self.people is not None
+        inst, prob, ids_seen = self.people.render(seen)  # the people pipeline follows each person: it gives the ids
+        ids = (np.asarray(ids_seen, np.int64) - 1) % 255 + 1
         labels = instances_to_labels(inst, ids)
         return SegResult(labels, prob if self.options.want_probability else None, inst, ids)
+
+
+def _same(result: SegResult) -> SegResult:
+    return result
 
 
 def _foreground(probs: np.ndarray, keep: Sequence[int] | None) -> np.ndarray:

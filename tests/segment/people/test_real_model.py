@@ -76,3 +76,36 @@ def test_pasted_people_are_found_whole_with_one_id_each(shared_data: Path) -> No
     stray = int((res.labels[~(truth[0] | truth[1])] > 0).sum())
     assert stray < 0.1 * (truth[0].sum() + truth[1].sum())  # edges only: no blobs on the background
     assert res.probability.shape == (480, 854) and float(res.probability[truth[0]].mean()) > 0.8
+
+
+def test_the_two_stages_overlapped_give_the_frames_of_the_one_call(shared_data: Path) -> None:
+    """``Segmenter.stages()``: the models of frame t+1 beside the rendering of frame t (as
+    ``segment_video`` runs them) give exactly what calling the segmenter frame by frame gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vidseg.models.model import load_model
+    from vidseg.segment.segmenter import Segmenter, SegmentOptions
+
+    _need()
+    person, mask = _dancer(shared_data)
+    h, w = mask.shape
+    frames = []
+    for t in range(8):  # two people walking towards each other
+        frame = _background(854, 480)
+        _paste(frame, person, mask, 20 + 25 * t, 480 - h - 10)
+        _paste(frame, person[:, ::-1], mask[:, ::-1], 854 - w - 20 - 25 * t, 480 - h - 30)
+        frames.append(frame)
+    model = load_model("person-full", download_ok=False)
+    whole = Segmenter(model, SegmentOptions(want_probability=True))
+    expected = [whole(f) for f in frames]
+    staged = Segmenter(model, SegmentOptions(want_probability=True))
+    first, second = staged.stages()
+    with ThreadPoolExecutor(max_workers=1) as renderer:  # one thread: frames rendered in order
+        pending = [renderer.submit(second, first(f)) for f in frames]
+        got = [p.result() for p in pending]
+    for a, b in zip(expected, got, strict=True):
+        assert np.array_equal(a.labels, b.labels)
+        assert a.ids is not None and b.ids is not None and np.array_equal(a.ids, b.ids)
+        assert a.probability is not None and b.probability is not None
+        assert np.array_equal(a.probability, b.probability)
+    assert any(len(r.ids) == 2 for r in got if r.ids is not None)

@@ -65,6 +65,18 @@ class PeopleOptions:
 
 
 @dataclass
+class Observed:
+    """What :meth:`PeopleSegmenter.observe` saw in a frame, for :meth:`PeopleSegmenter.render`."""
+
+    image: np.ndarray  # the frame
+    small: np.ndarray  # the frame at the working size
+    layers: list[np.ndarray]  # each person's probability at the working size: poses, then blobs
+    presence: list[float]  # the pose presence of each person seen by the pose models
+    blob_scores: list[float]  # the score of each person carried by a blob
+    ids: list[int]  # the people's ids, in the order of ``layers``
+
+
+@dataclass
 class _Person:
     roi: Roi  # where to look in the next frame
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # pixels per frame
@@ -343,6 +355,15 @@ class PeopleSegmenter:
     # --- masks -------------------------------------------------------------------------------
 
     def __call__(self, image: np.ndarray) -> tuple[Instances, np.ndarray]:
+        """The people of the next frame and its foreground probability (:meth:`observe` then
+        :meth:`render`; :attr:`ids` names the instances)."""
+        inst, prob, self.ids = self.render(self.observe(image))
+        return inst, prob
+
+    def observe(self, image: np.ndarray) -> Observed:
+        """The models' part of a frame: follow, find and carry the people. Frames must be observed
+        in order, and rendered in the same order; rendering a frame may overlap observing the next
+        (another thread: the two share no state)."""
         h, w = image.shape[:2]
         s = self.o.work_scale
         ws, hs = max(1, round(w * s)), max(1, round(h * s))
@@ -357,13 +378,24 @@ class PeopleSegmenter:
         self.frame += 1
         layers = [self._paste(p, (w, h)) for p in poses]
         blob_scores = self._carry(image, small, layers, poses, proposing)
+        return Observed(image, small, layers, [p.presence for p in poses], blob_scores, list(self.ids))
+
+    def render(self, seen: Observed) -> tuple[Instances, np.ndarray, list[int]]:
+        """A frame's people as :class:`Instances` (class 0, score = pose presence), its
+        foreground probability at full size and the people's ids: the maps combined, smoothed
+        over time and brought to full size along the frame's edges."""
+        image, small, layers, blob_scores, ids = seen.image, seen.small, seen.layers, seen.blob_scores, seen.ids
+        h, w = image.shape[:2]
+        s = self.o.work_scale
+        hs, ws = small.shape[:2]
+        n_poses = len(seen.presence)
         n = len(layers)
         maps = np.stack(layers) if n else np.zeros((0, hs, ws), np.float32)
         fg = maps.max(axis=0) if n else np.zeros((hs, ws), np.float32)
         if self.smoother is not None:
             fg = self.smoother.step(small, fg[None])[0]
-            if n > len(poses):  # a blob is seen now or never: smoothing would halve it as it appears
-                fg = np.maximum(fg, maps[len(poses):].max(axis=0))
+            if n > n_poses:  # a blob is seen now or never: smoothing would halve it as it appears
+                fg = np.maximum(fg, maps[n_poses:].max(axis=0))
         prob = np.zeros((h, w), np.float32)
         masks = np.zeros((n, h, w), bool)
         # only around the people (and what smoothing carried over) is the filter worth running
@@ -385,19 +417,19 @@ class PeopleSegmenter:
                 fgm = prob[fy0:fy1, fx0:fx1] > self.o.threshold
                 for i in range(n):
                     masks[i, fy0:fy1, fx0:fx1] = fgm & (owner == i)
-        if len(poses) < n:  # a blob the guided filter or the people's masks left empty is no one
-            keep = list(range(len(poses))) + [i for i in range(len(poses), n) if masks[i].any()]
-            blob_scores = [blob_scores[i - len(poses)] for i in keep[len(poses):]]
+        if n_poses < n:  # a blob the guided filter or the people's masks left empty is no one
+            keep = list(range(n_poses)) + [i for i in range(n_poses, n) if masks[i].any()]
+            blob_scores = [blob_scores[i - n_poses] for i in keep[n_poses:]]
             masks, n = masks[keep], len(keep)
-            self.ids = [self.ids[i] for i in keep]
+            ids = [ids[i] for i in keep]
         if not n:
-            return Instances.empty(h, w), prob
+            return Instances.empty(h, w), prob, ids
         out_boxes = np.zeros((n, 4), np.float32)
         for i in range(n):
             x, y, bw, bh = cv2.boundingRect(masks[i].view(np.uint8))
             out_boxes[i] = (x, y, x + bw, y + bh)
-        scores = np.array([p.presence for p in poses] + blob_scores, np.float32)
-        return Instances(masks, out_boxes, scores, np.zeros(n, np.int64)), prob
+        scores = np.array(seen.presence + blob_scores, np.float32)
+        return Instances(masks, out_boxes, scores, np.zeros(n, np.int64)), prob, ids
 
 
 def _area(pose: Pose, scale: float) -> float:
