@@ -28,9 +28,18 @@ if TYPE_CHECKING:
 Wrap = Callable[[Iterator[Any], "int | None", str], Iterable[Any]]
 Parser = Callable[[Any], Any]
 
-# per-process caches: a worker loads each engine or model once, whatever the number of videos
-_TRACKERS: dict[str, Any] = {}
-_MODELS: dict[str, Any] = {}
+# the per-process cache: a worker loads each engine or model once, whatever the number of videos
+_LOADED: dict[tuple[str, str], Any] = {}  # this process's trackers and models, loaded once
+
+
+def _loaded(kind: str, name: str, load: Callable[[str], Any]) -> tuple[Any, bool]:
+    """The ``kind`` (tracker, model) called ``name``, loaded by ``load`` on first use; and
+    whether it was loaded now."""
+    key = (kind, name)
+    fresh = key not in _LOADED
+    if fresh:
+        _LOADED[key] = load(name)
+    return _LOADED[key], fresh
 
 
 def parse_bool(value: Any) -> bool:
@@ -132,18 +141,18 @@ class BatchJob:
 
 
 # -- track -----------------------------------------------------------------------------------------
-def _tracker(engine: str) -> Any:
-    if engine not in _TRACKERS:
-        from vidseg.vos.engines import make_tracker
+def _load_tracker(engine: str) -> Any:
+    from vidseg.vos.engines import make_tracker
 
-        _TRACKERS[engine] = make_tracker(engine, threads=1)
-    return _TRACKERS[engine]
+    return make_tracker(engine, threads=1)
+
+
+def _tracker(engine: str) -> Any:
+    return _loaded("tracker", engine, _load_tracker)[0]
 
 
 def _warm_track(settings: dict[str, Any]) -> bool:
-    cached = settings["engine"] in _TRACKERS
-    _tracker(settings["engine"])
-    return not cached
+    return _loaded("tracker", settings["engine"], _load_tracker)[1]
 
 
 def _run_track(item: WorkItem, s: dict[str, Any], folder: Path, wrap: Wrap | None, warnings: list[str]) -> int:
@@ -184,18 +193,18 @@ def _track_options() -> dict[str, tuple[Parser, Any]]:
 
 
 # -- segment ---------------------------------------------------------------------------------------
-def _model(name: str) -> Any:
-    if name not in _MODELS:
-        from vidseg.models.model import load_model
+def _load_model(name: str) -> Any:
+    from vidseg.models.model import load_model
 
-        _MODELS[name] = load_model(name, threads=1)
-    return _MODELS[name]
+    return load_model(name, threads=1)
+
+
+def _model(name: str) -> Any:
+    return _loaded("model", name, _load_model)[0]
 
 
 def _warm_segment(settings: dict[str, Any]) -> bool:
-    cached = settings["model"] in _MODELS
-    _model(settings["model"])
-    return not cached
+    return _loaded("model", settings["model"], _load_model)[1]
 
 
 def _run_segment(item: WorkItem, s: dict[str, Any], folder: Path, wrap: Wrap | None,
