@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from vidseg.cli.common import quiet_option
+from vidseg.cli.train_options import need_torch, seed_and_threads
 
 
 @click.command("distil", context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,8 +36,7 @@ from vidseg.cli.common import quiet_option
 @click.option("--val-fraction", type=click.FloatRange(0, 0.9), default=0.2, show_default=True,
               help="Held out for validation (whole videos, or each video's last block); 0 trains on all "
                    "frames and validates on them.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
-@click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads.")
+@seed_and_threads
 @click.option("--resume", is_flag=True, help="Continue RUN from its last checkpoint (teacher labels are reused).")
 @quiet_option
 def distil(teacher: str, data: tuple[str, ...], output: str, arch: str, rgb: bool, half_res: bool, size: str,
@@ -48,7 +48,7 @@ def distil(teacher: str, data: tuple[str, ...], output: str, arch: str, rgb: boo
     (depthwise-separable convolutions, sigmoid output) learns from them and from ground truth
     where there is some. Needs the torch extra: pip install 'vidseg[torch]'.
     """
-    from vidseg.cli.fit_progress import FitProgress, best_epoch, need_torch
+    from vidseg.cli.fit_progress import FitProgress, best_epoch
 
     need_torch()
     from vidseg.io.atomic import OutputSpec, check_outputs

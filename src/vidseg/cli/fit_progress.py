@@ -6,17 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import click
 from tqdm import tqdm
 
 from vidseg.cli.common import echo
-
-
-def need_torch() -> None:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise click.ClickException("training needs torch: pip install 'vidseg[torch]' (torch==2.13.0)") from None
 
 
 class FitProgress:

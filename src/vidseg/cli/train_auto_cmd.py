@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from vidseg.cli.common import echo, quiet_option
+from vidseg.cli.train_options import need_torch, seed_and_threads
 
 
 @click.command("train-auto", context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,9 +30,7 @@ from vidseg.cli.common import echo, quiet_option
 @click.option("--batch", type=click.IntRange(1), default=16, show_default=True, help="Frames per batch.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Peak learning rate (AdamW, warm-up then cosine decay).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
-@click.option("--threads", type=click.IntRange(1), default=2, show_default=True,
-              help="CPU threads torch uses.")
+@seed_and_threads
 @click.option("--val-every", type=click.IntRange(1), default=500, show_default=True,
               help="Iterations between two scorings on --val and --holdout.")
 @click.option("--install", is_flag=True,
@@ -50,13 +49,10 @@ def train_auto(data: tuple[str, ...], output: str, coco: tuple[str, ...], val: s
           --val ../shared/data/davis2016-dev \\
           --holdout bmx-bumps,breakdance-flare,drift-turn,kite-walk,paragliding,rhino -o runs/auto --install
     """
-    try:
-        import torch
-    except ImportError:
-        raise click.ClickException("training needs torch: pip install 'vidseg[torch]' "
-                                   "(torch==2.13.0)") from None
+    need_torch()
     import shutil
 
+    import torch
     from tqdm import tqdm
 
     from vidseg.cli.fit_progress import FitProgress

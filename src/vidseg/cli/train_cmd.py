@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from vidseg.cli.common import quiet_option
+from vidseg.cli.train_options import need_torch, seed_and_threads
 
 
 @click.command("train", context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,8 +38,7 @@ from vidseg.cli.common import quiet_option
 @click.option("--val-fraction", type=click.FloatRange(0, 0.9), default=0.2, show_default=True,
               help="Share held out for validation: whole videos when there are 3 or more, else the "
                    "last block of each video (never random frames). A manifest's own split wins.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
-@click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads torch uses.")
+@seed_and_threads
 @click.option("--resume", is_flag=True,
               help="Continue RUN from its last checkpoint (after an interruption, even kill -9): the "
                    "same result as an uninterrupted run.")
@@ -51,7 +51,7 @@ def train(data: str, output: str, masks: str | None, classes: str, size: str, gr
     or YouTube-VOS layout (JPEGImages/ + Annotations/), frames/ + masks/ (PNG masks named like
     the frames), or a video or folder of frames with --masks. Needs the torch extra: pip install 'vidseg[torch]'.
     """
-    from vidseg.cli.fit_progress import FitProgress, best_epoch, need_torch
+    from vidseg.cli.fit_progress import FitProgress, best_epoch
 
     need_torch()
     from vidseg.io.atomic import OutputSpec, check_outputs

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from vidseg.cli.common import echo, quiet_option
+from vidseg.cli.train_options import need_torch, seed_and_threads
 
 
 @click.command("train-engine", context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,9 +35,7 @@ from vidseg.cli.common import echo, quiet_option
                    "random: a second stage of training.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
               help="Peak learning rate (AdamW, warm-up then cosine decay).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
-@click.option("--threads", type=click.IntRange(1), default=2, show_default=True,
-              help="CPU threads torch uses.")
+@seed_and_threads
 @click.option("--val-every", type=click.IntRange(1), default=500, show_default=True,
               help="Iterations between validations (and checkpoints).")
 @click.option("--resume", is_flag=True,
@@ -58,13 +57,10 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
       vidseg train-engine ../shared/data/davis2016-train --coco ../shared/data/coco128 \\
           --val ../shared/data/davis2016-dev -o runs/engine --install
     """
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise click.ClickException("training needs torch: pip install 'vidseg[torch]' "
-                                   "(torch==2.13.0)") from None
+    need_torch()
     import shutil
 
+    import torch
     from tqdm import tqdm
 
     from vidseg.cli.fit_progress import FitProgress
