@@ -60,7 +60,6 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
     need_torch()
     import shutil
 
-    import torch
     from tqdm import tqdm
 
     from vidseg.cli.fit_progress import FitProgress
@@ -68,7 +67,7 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
     from vidseg.train.engine_curve import plot_curve
     from vidseg.train.engine_export import export_engine
     from vidseg.train.engine_net import EngineNet
-    from vidseg.train.engine_train import EngineTrainConfig
+    from vidseg.train.engine_train import EngineTrainConfig, load_weights
     from vidseg.train.engine_train import train_engine as run_training
 
     # the run folder is reused (cache, --resume) but may never be or hold a dataset
@@ -96,7 +95,7 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
         bar.close()
     stages.close()
     net = EngineNet()
-    net.load_state_dict(torch.load(run / "engine.pt", map_location="cpu"))
+    net.load_state_dict(load_weights(run / "engine.pt"))
     plot_curve(run / "log.jsonl", run / "curve.png")
     card = {
         "name": "vidseg learned tracking engine",
