@@ -3,7 +3,7 @@ DAVIS-2016 train sequences its training run left out (``training_data.holdout`` 
 card), tracked from their first mask and scored with the DAVIS measures, next to the classical
 engine on the same sequences. Skips, saying why, without ../shared/data or a holdout.
 
-    python benchmarks/vos_leaveout.py [--engines default,classical] [--markdown]
+    python benchmarks/vos_leaveout.py [--engines default,accurate,classical] [--markdown]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ DAVIS_TRAIN = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis20
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=DAVIS_TRAIN, help="the DAVIS-layout training set")
-    ap.add_argument("--engines", default="default,classical", help="comma-separated engines")
+    ap.add_argument("--engines", default="default,accurate,classical", help="comma-separated engines")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
     args = ap.parse_args(argv)
     holdout = read_card(shipped_weights_dir()).get("training_data", {}).get("holdout", [])
