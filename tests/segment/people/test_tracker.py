@@ -8,7 +8,7 @@ import pytest
 
 from vidseg.segment.identity import IdentityTracker
 from vidseg.segment.people.detector import ssd_anchors
-from vidseg.segment.people.tracker import PeopleOptions, PeopleSegmenter, views
+from vidseg.segment.people.tracker import SEARCH, PeopleOptions, PeopleSegmenter, views
 
 BACKGROUND = (90, 90, 90)
 COLOURS = [(230, 40, 40), (40, 200, 60)]
@@ -256,3 +256,38 @@ def test_the_proposer_alone_finds_no_one() -> None:
         img[70:150, 140:180] = BACKGROUND  # only red
         inst, _ = people(img)
         assert len(inst) == 1 and np.logical_and(inst.masks[0], red).sum() > 0.7 * red.sum()
+
+
+class BlindProposer(FakeProposer):
+    """A selfie segmenter that sees no one (as it may not see a child whose face is blurred)."""
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        self.calls += 1
+        return [np.zeros(x.shape[:3] + (1,), np.float32)]
+
+
+def _alone(cx: float | None, w: int = 480, h: int = 200) -> np.ndarray:
+    """Red (24x80) centred at ``cx``, or no one."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = BACKGROUND
+    if cx is not None:
+        img[60:140, round(cx) - 12:round(cx) + 12] = COLOURS[0]
+    return img
+
+
+def test_a_person_lost_with_no_blob_is_looked_for_around_where_they_were() -> None:
+    """No detector run and no blob: the landmark model alone finds them again beside their last
+    region (the offsets of ``SEARCH``), under their old id."""
+    det, lm = FakeDetector(), FakeLandmarks()
+    people = PeopleSegmenter(lm, det, PeopleOptions(redetect_every=1000, smooth=False, guided_radius=0,
+                                                    runs_per_frame=0), proposer_backend=BlindProposer())
+    for _ in range(3):
+        assert len(people(_alone(300))[0]) == 1
+    pid, side = people.ids[0], people.people[0].roi.size
+    for _ in range(4):
+        assert len(people(_alone(None))[0]) == 0
+    det.calls = 0
+    back = 300 + SEARCH[1][0] * side
+    found = [people.ids == [pid] for _ in range(3 * len(SEARCH)) if len(people(_alone(back))[0]) == 1]
+    assert found and all(found) and det.calls == 0
+    assert np.isclose(people.people[0].roi.cx, back, atol=0.1 * side)

@@ -15,7 +15,8 @@ follow the image instead of the model's pixels.
 With a proposer (the selfie segmenter, :mod:`~vidseg.segment.people.proposals`), a person out of
 sight is remembered for ``keep_proposed`` frames instead: each frame the largest blob of the
 proposer's residual near where they were carries them on (their mask is the blob), the landmark
-model retries them on it, and someone newly found where they were takes their id. Each person has
+model retries them on it (with no blob, on regions around where they were last, in turn:
+:data:`SEARCH`), and someone newly found where they were takes their id. Each person has
 one id (:attr:`PeopleSegmenter.ids`) for as long as the pipeline follows or remembers them.
 """
 
@@ -85,6 +86,11 @@ class _Person:
     hidden: int = 0  # frames the person has been out of sight (pose presence too low)
     area: float = 0.0  # the person's area when last seen, in pixels of the working size
     pid: int = 0  # the person's id (1, 2, ...; 0 until given)
+
+
+#: where the landmark model looks for a person out of sight with no blob to follow, in turn:
+#: offsets of their last region's centre, in units of its side
+SEARCH = ((0.0, 0.0), (-0.5, 0.0), (0.5, 0.0), (-0.5, 0.25), (0.5, 0.25))
 
 
 def views(w: int, h: int) -> list[tuple[int, int, int, int]]:
@@ -303,22 +309,29 @@ class PeopleSegmenter:
         for i in sorted(lost, key=lambda k: self.people[k].hidden):
             person = self.people[i]
             blob = self._blob_for(person, blobs, taken, s)
-            if blob is None:
-                continue
-            taken.add(id(blob))
-            x0, y0, x1, y1 = blob.box
-            side = max(1.3 * max(x1 - x0, y1 - y0) / s, 0.75 * person.roi.size)
-            roi = Roi((x0 + x1) / (2 * s), (y0 + y1) / (2 * s), side)
+            if blob is None:  # no blob: the landmark model looks around where they were last
+                r = person.roi
+                dx, dy = SEARCH[(self.frame // self.o.retry_every) % len(SEARCH)]
+                roi = Roi(r.cx + dx * r.size, r.cy + dy * r.size, r.size)
+            else:
+                taken.add(id(blob))
+                x0, y0, x1, y1 = blob.box
+                side = max(1.3 * max(x1 - x0, y1 - y0) / s, 0.75 * person.roi.size)
+                roi = Roi((x0 + x1) / (2 * s), (y0 + y1) / (2 * s), side)
             if self.frame % self.o.retry_every == 0 and len(poses) < self.o.max_people:
                 pose = self.landmarker(image, roi)
                 vis = float(pose.visibility[:BODY].mean())
-                if pose.presence >= self.o.new_presence and vis >= self.o.new_visibility - 0.1 and \
-                        not self._is_followed(pose.next_roi(), poses):
+                nxt = pose.next_roi()
+                alike = blob is not None or 0.6 < nxt.size / person.roi.size < 1.6  # searched: their size
+                if pose.presence >= self.o.new_presence and vis >= self.o.new_visibility - 0.1 and alike and \
+                        not self._is_followed(nxt, poses):
                     self.people[i] = _Person(pose.next_roi(), np.zeros(2), pose, 0, area=_area(pose, s), pid=person.pid)
                     maps.append(self._paste(pose, (w, h)))
                     poses.append(pose)
                     self.ids.append(person.pid)
                     continue
+            if blob is None:
+                continue
             # remembered where the blob is, at the size they had when last seen
             self.people[i] = dataclasses.replace(person, roi=Roi(roi.cx, roi.cy, person.roi.size), hidden=1)
             if person.hidden > 2:  # shown from the second blob in a row on (one alone may be a pillow)
