@@ -47,10 +47,6 @@ def mean_j(gts, preds, obj, frames=None):
     return float(np.mean([iou(preds[t] == obj, gts[t] == obj) for t in idx]))
 
 
-def learned_miss(engine: str, why: str):
-    return pytest.param(engine, marks=pytest.mark.xfail(strict=True, reason=MISSED + why))
-
-
 ROTATE = "petal tips whose colours the given frame never showed are lost"
 MOVES = [(e, k) for e in CLASSICAL for k in ("translate", "rotate_scale")] + [
     (e, "translate") for e in LEARNED] + [
@@ -96,8 +92,7 @@ def test_found_again_after_occlusion(engine):
     assert mean_j(gts, preds, 1, after) > 0.7
 
 
-@pytest.mark.parametrize("engine", ["classical", learned_miss(
-    "default", "object 2, given on frame 5 of a crossing, is confused with object 1 after they cross")])
+@pytest.mark.parametrize("engine", ["classical", "default"])
 def test_second_object_given_later(engine):
     sc = make_scene("cross", N)
     g0, g5 = sc.render(0)[1], sc.render(5)[1]
