@@ -127,7 +127,6 @@ class Segmenter:
         prob = (labels > 0).astype(np.float32) if o.want_probability else None
         return SegResult(labels, prob, inst, ids)
 
-
     def stages(self) -> tuple[Callable[[np.ndarray], Any], Callable[[Any], SegResult]]:
         """A frame's work in two parts, ``second(first(image))`` being ``self(image)``: frames go
         through ``first`` in order and through ``second`` in the same order, and ``second`` of one

@@ -51,7 +51,7 @@ class PeopleOptions:
     proposals: bool = True  # a person out of sight is carried on by the selfie segmenter's blobs
     keep_proposed: int = 150  # ... and remembered this long (frames since a blob was last seen)
     min_blob: float = 0.1  # a blob carries a person when it is 0.1 to 1.5 times their last area
-    retry_every: int = 3  # the landmark model retries a blob-carried person every this many frames
+    retry_every: int = 3  # the landmark model retries a person out of sight every this many frames
     new_presence: float = 0.9  # a candidate becomes a person with this pose presence ...
     new_visibility: float = 0.75  # ... and this mean visibility of the 33 body landmarks (0.1 less
     #                               for a candidate the detector scores 0.5 or more)
@@ -325,7 +325,7 @@ class PeopleSegmenter:
                 alike = blob is not None or 0.6 < nxt.size / person.roi.size < 1.6  # searched: their size
                 if pose.presence >= self.o.new_presence and vis >= self.o.new_visibility - 0.1 and alike and \
                         not self._is_followed(nxt, poses):
-                    self.people[i] = _Person(pose.next_roi(), np.zeros(2), pose, 0, area=_area(pose, s), pid=person.pid)
+                    self.people[i] = _Person(nxt, np.zeros(2), pose, 0, area=_area(pose, s), pid=person.pid)
                     maps.append(self._paste(pose, (w, h)))
                     poses.append(pose)
                     self.ids.append(person.pid)
