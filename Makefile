@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test install install-dev lint models bench engine auto-head clean
+.PHONY: demo test install install-dev lint models bench engine auto-head click-head clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -52,6 +52,13 @@ auto-head: install-dev
 	$(BIN)/vidseg train-auto $(DATA)/davis2016-train --coco $(DATA)/coco128 \
 		--val $(DATA)/davis2016-dev --holdout bmx-bumps,breakdance-flare,drift-turn,kite-walk,paragliding,rhino \
 		$$( [ -d runs/engine/cache ] && echo --cache runs/engine/cache ) --iterations 1500 -o runs/auto --install
+
+# Rebuild the click head of `vidseg annotate` and `vidseg track --click` (about 25 min on 2 cores;
+# reuses the feature cache of `make engine` when runs/engine/cache exists).
+click-head: install-dev
+	$(BIN)/vidseg train-clicks $(DATA)/davis2016-train --coco $(DATA)/coco128 \
+		--val $(DATA)/davis2016-dev --holdout bmx-bumps,breakdance-flare,drift-turn,kite-walk,paragliding,rhino \
+		$$( [ -d runs/engine/cache ] && echo --cache runs/engine/cache ) --iterations 2000 -o runs/clicks --install
 
 bench: install-dev
 	$(BIN)/python benchmarks/run_all.py

@@ -41,34 +41,12 @@ import numpy as np
 from vidseg.annotate.frames import FrameStore
 from vidseg.annotate.session import AnnotateSession
 from vidseg.eval.metrics import f_measure, jaccard
+from vidseg.eval.simulated_user import correction_click, interior_point
 from vidseg.io.images import read_rgb
 from vidseg.io.palette import read_mask
 from vidseg.synthetic import demo_scene, encode_clip
 
 SEQUENCES = ("blackswan", "bmx-trees", "car-shadow", "dance-twirl", "kite-surf")
-
-
-def _interior(mask: np.ndarray) -> tuple[int, int]:
-    d = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(d)), d.shape)
-    return int(x), int(y)
-
-
-def _largest_error(gt: np.ndarray, pred: np.ndarray) -> tuple[int, int, bool] | None:
-    """The click a user would make: the interior of the largest error region, positive when it
-    is a missed part of the object."""
-    best: tuple[int, np.ndarray, bool] | None = None
-    for region, positive in ((gt & ~pred, True), (pred & ~gt, False)):
-        n, comp, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), connectivity=8)
-        if n > 1:
-            k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-            area = int(stats[k, cv2.CC_STAT_AREA])
-            if best is None or area > best[0]:
-                best = (area, comp == k, positive)
-    if best is None:
-        return None
-    x, y = _interior(best[1])
-    return x, y, best[2]
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -97,12 +75,12 @@ def click_latency(data: Path | None, tmp: Path) -> dict[str, float]:
         first, correct, first_cpu, correct_cpu = [], [], [], []
         for k, (_, gt) in enumerate(frames):
             session.frames.image(k)  # decoded already: only the click is timed
-            x, y = _interior(gt)
+            x, y = interior_point(gt)
             t0, c0 = time.perf_counter(), time.process_time()
             session.click(k, 1, x, y, True)
             first.append(1000 * (time.perf_counter() - t0))
             first_cpu.append(1000 * (time.process_time() - c0))
-            err = _largest_error(gt, session.project.mask(k) == 1)
+            err = correction_click(gt, session.project.mask(k) == 1)
             if err is not None:
                 t0, c0 = time.perf_counter(), time.process_time()
                 session.click(k, 1, err[0], err[1], err[2])
@@ -163,12 +141,12 @@ def interactive(data: Path, seq: str, rounds: int, engine: str, tmp: Path, prime
     prop_fps: list[float] = []
     try:
         session.project.add_object()
-        session.click(0, 1, *_interior(gts[0]), True)
+        session.click(0, 1, *interior_point(gts[0]), True)
         for r in range(rounds + 1):
             if r > 0:
                 _, _, js = _scores(session, gts)
                 worst = int(np.argmin(js))
-                err = _largest_error(gts[worst], session.project.labels_or_empty(worst) == 1)
+                err = correction_click(gts[worst], session.project.labels_or_empty(worst) == 1)
                 if err is None:
                     curve.append(curve[-1])
                     j_curve.append(j_curve[-1])

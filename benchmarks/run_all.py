@@ -38,6 +38,7 @@ BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("segment_speed", "`vidseg segment` end to end at 854x480, and flicker", []),
     ("segment_person", "Built-in person models: full-body `person` (person-full) against `selfie`", []),
     ("eval_speed", "`vidseg eval` scoring speed", []),
+    ("annotate_clicks", "Clicks to masks: the click head against the colour rules", []),
     ("annotate_interactive", "`vidseg annotate`: click and seek latency, DAVIS interactive measure", []),
     ("batch_throughput", "`vidseg batch track`: one worker, the local pool and Ray on 20 clips", []),
     ("mcu_loop", "From annotated footage to an int8 microcontroller model (`vidseg train`, `distil`, `export`)", []),

@@ -10,10 +10,10 @@ torch = pytest.importorskip("torch")
 
 from vidseg.errors import InputError  # noqa: E402
 from vidseg.models.backbone import Backbone  # noqa: E402
-from vidseg.train.auto_export import export_head  # noqa: E402
 from vidseg.train.auto_net import SaliencyHead  # noqa: E402
 from vidseg.train.auto_train import AutoTrainConfig, main_object_targets, train_auto  # noqa: E402
 from vidseg.train.engine_data import FeatureBank  # noqa: E402
+from vidseg.train.head_export import export_head  # noqa: E402
 from vidseg.vos.auto.head import MainObjectHead  # noqa: E402
 
 from .test_engine_train import write_davis  # noqa: E402

@@ -27,6 +27,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from vidseg.errors import InputError
+from vidseg.vos.click_head import drop_specks
 
 Point = tuple[float, float]
 WORK_SHORT = 240  # px: GrabCut's working short side
@@ -102,15 +103,15 @@ def click_mask(image: np.ndarray, x: float, y: float, positive: bool, current: n
     if similar is not None and expected_area > 0 and positive != bool(cur[py, px]):
         region = similar(px, py, positive)
         if positive and GROW_MIN * expected_area <= region.sum() <= GROW_MAX * area:
-            return _drop_specks(cur | region)
+            return drop_specks(cur | region)
         # what a negative click removes keeps off the region's coarse (stride 8) edge
         region = cv2.erode(region.astype(np.uint8), np.ones((2 * NEG_MARGIN + 1,) * 2, np.uint8)) > 0
         if not positive and (cur & region).any() and (cur & ~region).sum() >= GROW_MIN * expected_area:
-            return _drop_specks(cur & ~region)
+            return drop_specks(cur & ~region)
     if not cur.any():
         if not positive:
             return np.zeros((h, w), bool)
-        return _first_click(image, px, py)
+        return first_click_colour(image, px, py)
     return _local_edit(image, cur, px, py, positive, expected_area)
 
 
@@ -127,7 +128,7 @@ def _guided_edit(current: np.ndarray, probability: np.ndarray, x: int, y: int, p
             _, comp = cv2.connectedComponents(core.astype(np.uint8), connectivity=8)
             part = comp == comp[y, x]
             if part.sum() < 0.5 * core.sum():
-                return _drop_specks(current & ~cv2.dilate(part.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool))
+                return drop_specks(current & ~cv2.dilate(part.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool))
     return None
 
 
@@ -165,7 +166,7 @@ def geodesic_region(image: np.ndarray, x: int, y: int, short: int = GEODESIC_SHO
     return np.asarray(d_obj < d_bg).reshape(sh, sw)
 
 
-def _first_click(image: np.ndarray, x: int, y: int) -> np.ndarray:
+def first_click_colour(image: np.ndarray, x: int, y: int) -> np.ndarray:
     """Geodesic region of the click, refined by GrabCut (it probably is the object, a band
     around it probably not, the rest surely not)."""
     h, w = image.shape[:2]
@@ -227,16 +228,7 @@ def _local_edit(image: np.ndarray, current: np.ndarray, x: int, y: int, positive
     out = current.copy()
     out[y0:y1, x0:x1] = _upsample(new_s, (ch, cw)) if s < 1 else new_s
     # whatever the window changed, the object keeps no crumbs cut off from it
-    return _drop_specks(out)
-
-
-def _drop_specks(mask: np.ndarray, min_share: float = 0.01) -> np.ndarray:
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n <= 2:
-        return mask
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero(areas >= min_share * areas.sum()) + 1
-    return np.isin(comp, keep)
+    return drop_specks(out)
 
 
 def box_mask(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from vidseg.annotate.click_segmenter import ClickSegmenter
 from vidseg.annotate.clicks import apply_to_labels, box_mask, click_mask, stroke_mask
 from vidseg.annotate.export import TrainingOptions, export
 from vidseg.annotate.frames import FrameStore
@@ -58,6 +59,7 @@ class AnnotateSession:
         self.propagator = Propagator(self.project, source, engine, on_change=self.notify)
         self._export_lock = threading.Lock()
         self.matcher = FeatureMatcher()
+        self.segmenter = ClickSegmenter()
 
     # -- change notification (the event stream waits on it) ----------------------------------------
     def notify(self) -> None:
@@ -78,9 +80,17 @@ class AnnotateSession:
         return obj
 
     def click(self, index: int, obj: int, x: float, y: float, positive: bool = True) -> None:
+        """A positive or negative click on object ``obj`` at frame pixel (``x``, ``y``): the click
+        head's mask (:mod:`vidseg.vos.click_head`), or where it does not respect the click,
+        the colour and feature rules of :func:`~vidseg.annotate.clicks.click_mask`."""
         self._object(obj)
         labels = self.project.labels_or_empty(index)
         image = self.frames.image(index)
+        probability = self.propagator.probability(index, obj)
+        learned = self.segmenter.mask(index, obj, image, (x, y, positive), labels == obj, probability)
+        if learned is not None:
+            self._set(index, apply_to_labels(labels, obj, learned), "positive click" if positive else "negative click")
+            return
         ref = self._reference(index, obj)
 
         def similar(px: int, py: int, positive: bool) -> np.ndarray:
@@ -90,7 +100,7 @@ class AnnotateSession:
             theirs = self.matcher.features((t, str(self.project.revision(t))), self.frames.image(t))
             return self.matcher.region(theirs, m if positive else ~m, ours, px, py, m.shape)  # type: ignore[arg-type]
 
-        new = click_mask(image, x, y, positive, labels == obj, probability=self.propagator.probability(index, obj),
+        new = click_mask(image, x, y, positive, labels == obj, probability=probability,
                          expected_area=0 if ref is None else int(ref[1].sum()),
                          similar=similar if ref is not None else None)
         self._set(index, apply_to_labels(labels, obj, new), "positive click" if positive else "negative click")

@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, str] = {
     "annotate": "vidseg.cli.annotate_cmd:annotate",
     "batch": "vidseg.cli.batch_cmd:batch",
     "train-auto": "vidseg.cli.train_auto_cmd:train_auto",
+    "train-clicks": "vidseg.cli.train_clicks_cmd:train_clicks",
     "train": "vidseg.cli.train_cmd:train",
     "distil": "vidseg.cli.distil_cmd:distil",
     "export": "vidseg.cli.export_cmd:export",

@@ -60,9 +60,8 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
     need_torch()
     import shutil
 
-    from tqdm import tqdm
-
     from vidseg.cli.fit_progress import FitProgress
+    from vidseg.cli.head_training import follow_training
     from vidseg.io.atomic import OutputSpec, check_outputs
     from vidseg.train.engine_curve import plot_curve
     from vidseg.train.engine_export import export_engine
@@ -83,16 +82,7 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
     def on_progress(rec: dict) -> None:
         stages.stage(f"features {rec['set']}", rec["done"], rec["total"])
 
-    bar = None if quiet else tqdm(total=iterations, desc="train", unit="it")
-    for rec in run_training(cfg, run, resume=resume, progress=on_progress):
-        if bar is not None:
-            bar.n = rec["iteration"]
-            bar.set_postfix({k: rec[k] for k in ("loss", "val_iou", "holdout_iou") if k in rec})
-        if "val_iou" in rec or "holdout_iou" in rec:
-            say(f"iteration {rec['iteration']}: "
-                + ", ".join(f"{k} {rec[k]}" for k in ("val_iou", "holdout_iou") if k in rec), err=True)
-    if bar is not None:
-        bar.close()
+    follow_training(run_training(cfg, run, resume=resume, progress=on_progress), iterations, quiet)
     stages.close()
     net = EngineNet()
     net.load_state_dict(load_weights(run / "engine.pt"))

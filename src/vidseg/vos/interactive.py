@@ -1,7 +1,9 @@
 """Masks from a box or clicks, for users who have no mask to start from.
 
-A box, or positive clicks (with optional negative ones), seeds OpenCV's GrabCut on the prompt
-frame; the result is the object's mask, which the tracker then follows like a given PNG.
+Clicks (positive, with optional negative ones) go to the click head (:mod:`vidseg.vos.click_head`);
+where its mask leaves out a positive click or takes in a negative one, and for a box, they seed
+OpenCV's GrabCut on the prompt frame. The result is the object's mask, which the tracker then
+follows like a given PNG.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import cv2
 import numpy as np
 
 from vidseg.errors import InputError
+from vidseg.vos.click_head import ClickModel, colour_explains, drop_specks
 
 Box = tuple[int, int, int, int]
 Point = tuple[int, int]
@@ -36,13 +39,37 @@ def mask_from_box(image: np.ndarray, box: Box, *, iterations: int = 4) -> np.nda
 
 
 def mask_from_clicks(image: np.ndarray, positive: Sequence[Point], negative: Sequence[Point] = (),
-                     *, radius: int | None = None, iterations: int = 4) -> np.ndarray:
-    """The object under the ``positive`` clicks (and away from the ``negative`` ones), bool HxW."""
+                     *, radius: int | None = None, iterations: int = 4,
+                     head: ClickModel | None | bool = True) -> np.ndarray:
+    """The object under the ``positive`` clicks (and away from the ``negative`` ones), bool HxW:
+    the click head's mask (``head``: a loaded one, True for the shipped one, False for none), or
+    GrabCut's where the head's does not respect every click or GrabCut's explains it
+    (:func:`~vidseg.vos.click_head.colour_explains`)."""
     if not positive:
         raise InputError("at least one positive click is needed")
     h, w = image.shape[:2]
     for x, y in [*positive, *negative]:
         _check_point(x, y, w, h, "click")
+    learned: np.ndarray | None = None
+    if head is not False:
+        model = head if isinstance(head, ClickModel) else ClickModel()
+        clicks = [(float(x), float(y), True) for x, y in positive] + [(float(x), float(y), False) for x, y in negative]
+        learned = drop_specks(model.probability(None, image, clicks) > 0.5)
+        if not (all(learned[int(y), int(x)] for x, y in positive)
+                and not any(learned[int(y), int(x)] for x, y in negative)):
+            learned = None
+    try:
+        colour = _grabcut_clicks(image, positive, negative, radius, iterations)
+    except InputError:
+        if learned is None:
+            raise
+        return learned
+    return colour if learned is None or colour_explains(learned, colour) else learned
+
+
+def _grabcut_clicks(image: np.ndarray, positive: Sequence[Point], negative: Sequence[Point],
+                    radius: int | None, iterations: int) -> np.ndarray:
+    h, w = image.shape[:2]
     r = radius if radius is not None else max(3, round(0.01 * np.hypot(h, w)))
     pts = np.asarray(positive, np.float32)
     # probably the object: a disc around the clicks (their spread, at least 1/8 of the frame);
@@ -90,6 +117,7 @@ def labels_from_prompts(image: np.ndarray, boxes: dict[int, Box] | None = None,
     labels = np.zeros((h, w), np.uint8)
     boxes, clicks, negative = boxes or {}, clicks or {}, negative or {}
     ids = sorted(set(boxes) | set(clicks))
+    model: ClickModel | None = None  # loaded once, for the objects given by clicks
     if not ids:
         raise InputError("no box or click was given")
     for obj in ids:
@@ -107,6 +135,7 @@ def labels_from_prompts(image: np.ndarray, boxes: dict[int, Box] | None = None,
                     cv2.circle(gc, (int(x), int(y)), 4, cv2.GC_BGD, -1)
                 m = _grabcut(image, gc, 2)
         else:
-            m = mask_from_clicks(image, clicks[obj], negative.get(obj, []))
+            model = model or ClickModel()
+            m = mask_from_clicks(image, clicks[obj], negative.get(obj, []), head=model)
         labels[m] = obj
     return labels

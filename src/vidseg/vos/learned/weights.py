@@ -25,8 +25,8 @@ def read_card(folder: Path) -> dict[str, Any]:
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError("no trained engine here (card.json missing; train one with "
-                         "`vidseg train-engine`)", path) from None
+        raise InputError("no trained weights here (card.json missing; `vidseg train-engine`, "
+                         "`train-auto` and `train-clicks` make them)", path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"not a readable model card ({exc})", path) from exc
     if not isinstance(card, dict) or not isinstance(card.get("files"), dict):
