@@ -30,7 +30,7 @@ IMAGE = np.zeros((60, 80, 3), np.uint8)
 
 def test_clicks_on_a_frame_add_up_until_the_mask_changes_otherwise():
     fake = FakeModel()
-    seg = ClickSegmenter(fake)  # type: ignore[arg-type]
+    seg = ClickSegmenter(fake, colour=None)  # type: ignore[arg-type]
     empty = np.zeros((60, 80), bool)
     first = seg.mask(0, 1, IMAGE, (20, 20, True), empty)
     assert first is not None and first[20, 20] and fake.calls[-1] == ([(20, 20, True)], None)
@@ -47,7 +47,7 @@ def test_clicks_on_a_frame_add_up_until_the_mask_changes_otherwise():
 
 def test_a_propagated_frame_starts_from_the_trackers_probability():
     fake = FakeModel()
-    seg = ClickSegmenter(fake)  # type: ignore[arg-type]
+    seg = ClickSegmenter(fake, colour=None)  # type: ignore[arg-type]
     prob = np.zeros((60, 80), np.float32)
     prob[10:30, 10:30] = 0.9
     got = seg.mask(3, 1, IMAGE, (20, 20, False), prob > 0.5, prob)
@@ -60,4 +60,15 @@ def test_a_result_that_ignores_the_click_is_refused():
         def probability(self, key, image, clicks, prev):
             return np.zeros(image.shape[:2], np.float32)
 
-    assert ClickSegmenter(Ignores()).mask(0, 1, IMAGE, (20, 20, True), np.zeros((60, 80), bool)) is None  # type: ignore[arg-type]
+    assert ClickSegmenter(Ignores(), colour=None).mask(0, 1, IMAGE, (20, 20, True), np.zeros((60, 80), bool)) is None  # type: ignore[arg-type]
+
+
+def test_later_clicks_edit_the_colour_region_a_first_click_took():
+    fake = FakeModel()
+    region = np.zeros((60, 80), bool)
+    region[5:40, 5:40] = True  # holds the head's disk around (20, 20) and is not too large
+    seg = ClickSegmenter(fake, colour=lambda image, x, y: region)  # type: ignore[arg-type]
+    first = seg.mask(0, 1, IMAGE, (20, 20, True), np.zeros((60, 80), bool))
+    assert first is not None and np.array_equal(first, region)
+    seg.mask(0, 1, IMAGE, (60, 50, True), first)
+    assert fake.calls[-1][0] == [(60, 50, True)] and np.array_equal(fake.calls[-1][1], region)

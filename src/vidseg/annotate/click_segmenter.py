@@ -54,6 +54,7 @@ class ClickSegmenter:
             colour = self.colour(image, px, py)
             if colour[py, px] and colour_explains(new, colour):
                 new = colour
+                before, clicks = colour, []  # later clicks edit the colour region
         self._history.pop((index, obj), None)
         if len(self._history) >= self.keep:
             self._history.pop(next(iter(self._history)))
