@@ -17,8 +17,8 @@ from torch import nn
 from vidseg.eval.metrics import jaccard
 from vidseg.train.auto_net import SaliencyHead
 from vidseg.train.engine_data import FeatureBank
-from vidseg.train.engine_train import segmentation_loss
-from vidseg.train.head_train import HeadTrainConfig, tensor, train_head
+from vidseg.train.engine_train import segmentation_loss, tensor
+from vidseg.train.head_train import HeadTrainConfig, train_head
 
 #: the primary-object head's training settings (the shared head config's defaults)
 AutoTrainConfig = HeadTrainConfig

@@ -21,8 +21,8 @@ from vidseg.eval.simulated_user import correction_click, interior_point
 from vidseg.train.click_data import ClickSampler, assemble
 from vidseg.train.click_net import ClickHead
 from vidseg.train.engine_data import FeatureBank
-from vidseg.train.engine_train import segmentation_loss
-from vidseg.train.head_train import HeadTrainConfig, tensor, train_head
+from vidseg.train.engine_train import segmentation_loss, tensor
+from vidseg.train.head_train import HeadTrainConfig, train_head
 from vidseg.vos.click_head import Click
 
 SELF_SHARE = 0.3  # batches whose click corrects the head's own first-click mask
@@ -36,12 +36,9 @@ def _probabilities(net: nn.Module, batch: dict[str, np.ndarray]) -> np.ndarray:
     return torch.sigmoid(F.interpolate(logits, size=size, mode="bilinear", align_corners=False))[:, 0].numpy()
 
 
-def next_clicks(bank: FeatureBank, net: nn.Module, examples: list[Example],
-                rng: np.random.Generator | None) -> list[Example]:
-    """Each example's next step: the head's result on it as the mask before, plus the click on its
-    largest error (the example unchanged where there is none)."""
-    with torch.no_grad():
-        probs = _probabilities(net, assemble(bank, examples))
+def next_clicks(examples: list[Example], probs: np.ndarray, rng: np.random.Generator | None) -> list[Example]:
+    """Each example's next step from the head's probabilities ``probs`` on it: those as the mask
+    before, plus the click on their largest error (the example unchanged where there is none)."""
     out = []
     for (row, gt, prev, clicks), p in zip(examples, probs, strict=True):
         click = correction_click(gt, p > 0.5, rng)
@@ -66,11 +63,11 @@ def click_ious(net: nn.Module, bank: FeatureBank, clicks: int = 3, every: int = 
             continue
         scores = []
         for k in range(clicks):
-            if k:
-                examples = next_clicks(bank, net, examples, None)
             with torch.no_grad():
                 probs = _probabilities(net, assemble(bank, examples))
             scores.append(float(np.mean([jaccard(e[1], p > 0.5) for e, p in zip(examples, probs, strict=True)])))
+            if k + 1 < clicks:
+                examples = next_clicks(examples, probs, None)
         out[name] = scores
     return out
 
@@ -93,8 +90,10 @@ def train_clicks(cfg: HeadTrainConfig, run: Path, cache: Path | None = None,
         if rng.random() < SELF_SHARE:
             firsts = [sampler.first() for _ in range(cfg.batch)]
             net.eval()
-            examples = next_clicks(bank, net, firsts, rng)
+            with torch.no_grad():
+                probs = _probabilities(net, assemble(bank, firsts))
             net.train()
+            examples = next_clicks(firsts, probs, rng)
         else:
             examples = [sampler.example() for _ in range(cfg.batch)]
         batch = assemble(bank, examples)

@@ -112,7 +112,8 @@ def build_banks(cfg: EngineTrainConfig, cache: Path,
     return train, val, hold
 
 
-def _tensor(a: np.ndarray) -> torch.Tensor:
+def tensor(a: np.ndarray) -> torch.Tensor:
+    """``a`` as a contiguous float32 torch tensor (sharing memory where it can)."""
     return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
 
@@ -137,8 +138,8 @@ def clip_step(net: EngineNet, batch: dict[str, np.ndarray], top_fraction: float)
     """The loss of one batch of clips: frame 0's mask given, each later frame predicted from the
     memory of every frame before it (the given one and the earlier predictions, as STM trains),
     with the previous frame's predicted mask as its prior."""
-    f4, f8, f16 = (_tensor(batch[k]) for k in ("f4", "f8", "f16"))
-    mask, others = _tensor(batch["mask"]), _tensor(batch["others"])
+    f4, f8, f16 = (tensor(batch[k]) for k in ("f4", "f8", "f16"))
+    mask, others = tensor(batch["mask"]), tensor(batch["others"])
     b, frames = f16.shape[:2]
     keys = net.key(f16.flatten(0, 1)).view(b, frames, -1, *f16.shape[-2:])
     prev4 = _pool4(mask[:, 0:1])
@@ -164,10 +165,10 @@ def propagate_sequence(net: EngineNet, bank: FeatureBank, start: int, end: int,
     frame, the previous frame and the last ``recent`` of every ``every``-th frame. Returns
     (T, H, W) probabilities at the label size."""
     def feats(r: int) -> tuple[torch.Tensor, ...]:
-        return tuple(_tensor(getattr(bank, n)[r:r + 1]) for n in ("f4", "f8", "f16"))
+        return tuple(tensor(getattr(bank, n)[r:r + 1]) for n in ("f4", "f8", "f16"))
 
     size = bank.labels.shape[1:]
-    first = _tensor((bank.labels[start:start + 1, None] > 0).astype(np.float32))
+    first = tensor((bank.labels[start:start + 1, None] > 0).astype(np.float32))
     f4, f8, f16 = feats(start)
     prev4 = _pool4(first)
     zero4 = torch.zeros_like(prev4)

@@ -45,10 +45,6 @@ class HeadTrainConfig:
                                  seed=self.seed, threads=self.threads)
 
 
-def tensor(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
-
-
 def _lr_at(cfg: HeadTrainConfig, it: int) -> float:
     warm = min(1.0, (it + 1) / 100)
     return cfg.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * it / cfg.iterations)))
