@@ -28,8 +28,9 @@ def tracker_for(engine: str) -> Tracker:
     return make_tracker(engine)
 
 
-def run(sc: Scene, engine: str, prompts=None):
-    """Track ``sc`` from its frame-0 mask (or ``prompts``: {t: (mask, objects)})."""
+def run(sc: Scene, engine: str, prompts=None, remove_at=None):
+    """Track ``sc`` from its frame-0 mask (or ``prompts``: {t: (mask, objects)}); ``remove_at``
+    {t: ids} removes objects before frame t's step."""
     prompts = prompts if prompts is not None else {0: (sc.render(0)[1], None)}
     tracker = tracker_for(engine)
     tracker.reset()
@@ -37,6 +38,8 @@ def run(sc: Scene, engine: str, prompts=None):
     for t in range(sc.n_frames):
         img, gt = sc.render(t)
         gts.append(gt)
+        if remove_at and t in remove_at:
+            tracker.remove_objects(remove_at[t])
         p = prompts.get(t)
         preds.append(tracker.step(img) if p is None else tracker.step(img, p[0], p[1]))
     return gts, preds
@@ -107,14 +110,15 @@ def test_second_object_given_later(engine):
 
 
 @pytest.mark.parametrize("engine", ["classical", "default"])
-def test_correction_replaces_tracked_object(engine):
+def test_removed_object_given_anew_replaces_it(engine):
     sc = make_scene("translate", N)
     g0 = sc.render(0)[1]
     wrong = np.zeros_like(g0)
     wrong[100:130, 150:185] = 1
     g10 = sc.render(10)[1]
-    gts, preds = run(sc, engine, prompts={0: (wrong, None), 10: (g10, [1])})
+    gts, preds = run(sc, engine, prompts={0: (wrong, None), 10: (g10, [1])}, remove_at={10: [1]})
     assert mean_j(gts, preds, 1, range(1, 10)) < 0.2
     assert np.array_equal(preds[10], g10)
     assert mean_j(gts, [g10] * N, 1, range(11, N)) < 0.5
     assert mean_j(gts, preds, 1, range(11, N)) > 0.85
+

@@ -7,8 +7,11 @@ and ``vidseg track`` rely on nothing else):
 * ``step(image, mask=None, objects=None) -> labels``: track one frame. ``image`` is HxWx3 RGB
   uint8, every frame of one size. ``mask`` (HxW uint8 ids, 0 = background) gives the objects in
   ``objects`` (default: every id present): new ids start being tracked there, known ids are
-  corrected, and on that frame the given pixels are the answer for those ids. The first step
+  corrected (what was predicted of them is replaced; the masks given before stay, as in XMem and
+  SAM 2), and on that frame the given pixels are the answer for those ids. The first step
   needs a mask. Returns the HxW uint8 label map (0 = background).
+* ``remove_objects(ids)`` (the classical and learned engines): stop tracking ``ids`` and forget
+  them; giving one again starts it anew.
 * ``object_ids``: the tracked ids, in the order of the probability channels.
 * ``probabilities() -> (ids, p)``: the last step's ids and ``(K+1, H, W)`` float32 probabilities,
   channel 0 the background, summing to 1 per pixel.

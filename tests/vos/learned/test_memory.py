@@ -57,3 +57,19 @@ def test_objects_given_later_read_only_frames_that_hold_them():
     # object 2's read-out is a convex mix of the new frame's values only
     lo, hi = new.values[2].min(1), new.values[2].max(1)
     assert np.all(out[2] >= lo[:, None] - 1e-5) and np.all(out[2] <= hi[:, None] + 1e-5)
+
+
+def test_a_correction_forgets_predictions_but_not_what_the_user_gave():
+    rng = np.random.default_rng(2)
+    mem = FeatureMemory(given=3, work=2, long_term=0, long_term_per_frame=0, top_k=0)
+    first = entry(rng, 0, ids=(1, 2))
+    first.given_ids = frozenset({1})  # object 2 was predicted on the frame where 1 was given
+    mem.add_given(first)
+    mem.add_work(entry(rng, 5, ids=(1, 2)))
+    mem.drop_predicted(1)
+    mem.drop_predicted(2)
+    assert set(mem.given[0].values) == {1}
+    assert mem.work[0].values == {}
+    assert mem.given[0].compacted(4).given_ids == frozenset({1})
+    mem.forget(1)
+    assert mem.given[0].values == {}

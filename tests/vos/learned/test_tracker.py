@@ -81,3 +81,17 @@ def test_keep_near_drops_look_alikes_far_from_the_object():
     assert (out[42:53, 82:98] < 0).all()
     lost = np.zeros_like(logits)  # a lost object may come back anywhere
     assert np.array_equal(keep_near(logits, lost, 0.25), logits)
+
+
+def test_a_correction_keeps_the_masks_given_before_and_remove_forgets_them():
+    sc = scene("translate", 12)
+    g0, g10 = sc.render(0)[1], sc.render(10)[1]
+    tracker = LearnedTracker("default")
+    tracker.step(sc.render(0)[0], g0)
+    for t in range(1, 10):
+        tracker.step(sc.render(t)[0])
+    assert np.array_equal(tracker.step(sc.render(10)[0], g10, [1]), g10)
+    assert [e.frame for e in tracker._memory.given if 1 in e.values] == [0, 10]
+    tracker.remove_objects([1])
+    assert tracker.object_ids == [] and tracker.probabilities()[1].shape[0] == 1
+    assert not any(1 in e.values for e in tracker._memory.entries()) and 1 not in tracker._target

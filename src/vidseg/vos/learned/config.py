@@ -29,6 +29,7 @@ class LearnedConfig:
     long_term_per_frame: int = 96  # positions a frame evicted from working memory keeps (by use)
     top_k: int = 0  # memory positions each query position reads from (0 = all: as accurate, faster here)
     locality: float = 0.25  # keep predicted parts within this many object sizes of the previous mask (0 = off)
+    target_gate: float = 0.15  # drop predicted parts a linear model of the given frames scores under this (0 = off)
     guided_radius: int = 0  # guided-filter radius (working px) snapping edges to the image (0 = off)
     guided_eps: float = 1e-3  # guided-filter regulariser (intensities in 0..1)
     classical: str | None = None  # also run this classical preset and fuse its probabilities
@@ -41,8 +42,9 @@ class LearnedConfig:
             raise InputError(f"work_short must be a multiple of 16 and >= 64, got {self.work_short}")
         if self.memory_every < 1 or self.memory_work < 0 or self.memory_given < 1:
             raise InputError("memory_every and memory_given must be >= 1, memory_work >= 0")
-        if self.top_k < 0 or self.long_term < 0 or self.threads < 1 or self.locality < 0:
-            raise InputError("top_k, long_term and locality must be >= 0, threads >= 1")
+        if (self.top_k < 0 or self.long_term < 0 or self.threads < 1 or self.locality < 0
+                or self.target_gate < 0):
+            raise InputError("top_k, long_term, locality and target_gate must be >= 0, threads >= 1")
 
     def make_tracker(self) -> LearnedTracker:
         from vidseg.vos.learned.tracker import LearnedTracker

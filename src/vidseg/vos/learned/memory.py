@@ -23,6 +23,7 @@ class MemoryEntry:
     values: dict[int, np.ndarray]  # object id -> (V, P) float32
     frame: int
     usage: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    given_ids: frozenset[int] = frozenset()  # the objects whose masks the user gave on this frame
 
     def __post_init__(self) -> None:
         if self.usage.size != self.key.shape[1]:
@@ -40,7 +41,7 @@ class MemoryEntry:
         idx = np.sort(np.argpartition(-self.usage, keep - 1)[:keep])
         return MemoryEntry(np.ascontiguousarray(self.key[:, idx]),
                            {o: np.ascontiguousarray(v[:, idx]) for o, v in self.values.items()},
-                           self.frame, self.usage[idx].copy())
+                           self.frame, self.usage[idx].copy(), self.given_ids)
 
 
 class FeatureMemory:
@@ -80,7 +81,15 @@ class FeatureMemory:
     def set_last(self, entry: MemoryEntry | None) -> None:
         self.last = entry
 
-    def drop_object(self, obj: int) -> None:
+    def drop_predicted(self, obj: int) -> None:
+        """Forget what was predicted of ``obj`` (a correction replaces it); the frames where the
+        user gave its mask keep it."""
+        for e in self.entries():
+            if obj not in e.given_ids:
+                e.values.pop(obj, None)
+
+    def forget(self, obj: int) -> None:
+        """Forget ``obj`` everywhere, the frames where it was given included."""
         for e in self.entries():
             e.values.pop(obj, None)
 

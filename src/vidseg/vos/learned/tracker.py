@@ -21,6 +21,7 @@ from vidseg.models.backbone import Backbone, BackboneFeatures
 from vidseg.vos._ops import plane_argmax
 from vidseg.vos.learned.config import LearnedConfig, get_learned_preset
 from vidseg.vos.learned.memory import FeatureMemory, MemoryEntry
+from vidseg.vos.learned.target import TargetModel, drop_unlike, position_features
 from vidseg.vos.learned.weights import EngineGraphs
 from vidseg.vos.refine import GuidedUpsampler
 from vidseg.vos.stepping import SteppingTracker
@@ -122,6 +123,7 @@ class LearnedTracker(SteppingTracker):
                                      c.long_term_per_frame, c.top_k)
         self._prev4: dict[int, np.ndarray] = {}
         self._given_area: dict[int, float] = {}  # stride-4 cells of each object where last given
+        self._target = TargetModel() if c.target_gate > 0 else None
         self._last_probs: np.ndarray | None = None
         #: the last frame's backbone features at the working size (for heads that share them)
         self.last_features: BackboneFeatures | None = None
@@ -144,12 +146,13 @@ class LearnedTracker(SteppingTracker):
         key = self._graphs.key.run(None, {"f16": feats.f16})[0]
         query = key[0].reshape(key.shape[1], -1)
         h4, w4 = feats.f4.shape[2:]
+        positions = position_features(feats.f16[0], feats.f8[0]) if self._target is not None else None
 
         predicted = [o for o in self.objects.ids if o not in given]
-        logits4 = self._decode(query, feats, predicted)
+        logits4 = self._decode(query, feats, predicted, positions)
         for o in given:
-            if o in self.objects:  # a correction: what memory held of this object is replaced
-                self._memory.drop_object(o)
+            if o in self.objects:  # a correction: what memory predicted of this object is replaced
+                self._memory.drop_predicted(o)
         self.objects.add(given)
         ids = self.objects.ids
         p4 = self._object_probs(ids, logits4, mask, given, (h4, w4))
@@ -167,8 +170,11 @@ class LearnedTracker(SteppingTracker):
         self._last_probs = agg_full
         for o in given:
             self._given_area[o] = float((p4[ids.index(o)] > 0.5).sum())
+            if self._target is not None and positions is not None:
+                cells = p4[ids.index(o)].reshape(h4 // 4, 4, w4 // 4, 4).mean((1, 3))
+                self._target.add(o, positions, cells.ravel())
         self._prev4 = {o: agg4[k] for k, o in enumerate(ids)}
-        self._remember(query, feats, ids, agg4, bool(given))
+        self._remember(query, feats, ids, agg4, list(given))
         return labels
 
     def _to_full(self, small: np.ndarray, image: np.ndarray, agg_work: np.ndarray) -> np.ndarray:
@@ -183,6 +189,24 @@ class LearnedTracker(SteppingTracker):
         assert full is not None
         full = np.clip(full, 0.0, 1.0)
         return np.ascontiguousarray((full / np.maximum(full.sum(2, keepdims=True), 1e-6)).transpose(2, 0, 1))
+
+    def remove_objects(self, ids: Iterable[int]) -> None:
+        """Stop tracking ``ids`` and forget them, the frames where they were given included (to
+        give an object anew, where a correction would keep the masks given before)."""
+        ids = list(ids)
+        gone = self.objects.remove(ids)
+        for o in ids:
+            self._memory.forget(o)
+            self._prev4.pop(o, None)
+            self._given_area.pop(o, None)
+            if self._target is not None:
+                self._target.forget(o)
+        if self._classical is not None:
+            self._classical.remove_objects(ids)
+        if self._last_probs is not None:
+            rest = np.delete(self._last_probs, gone, axis=0)
+            rest[0] = np.clip(1.0 - rest[1:].sum(0), 0.0, 1.0)
+            self._last_probs = np.ascontiguousarray(rest)
 
     def probabilities(self) -> tuple[list[int], np.ndarray]:
         """The last step's ids and ``(K+1, H, W)`` float32 probabilities (index 0 = background)."""
@@ -226,8 +250,10 @@ class LearnedTracker(SteppingTracker):
                     out[k] *= 1.0 - taken
         return out
 
-    def _decode(self, query: np.ndarray, feats: BackboneFeatures, objs: list[int]) -> dict[int, np.ndarray]:
-        """Stride-4 logits of each tracked object from the memory read-out."""
+    def _decode(self, query: np.ndarray, feats: BackboneFeatures, objs: list[int],
+                positions: np.ndarray | None) -> dict[int, np.ndarray]:
+        """Stride-4 logits of each tracked object from the memory read-out, with the parts far
+        from the previous mask (``locality``) or unlike the object (``target_gate``) removed."""
         if not objs or not len(self._memory):
             return {}
         reads = self._memory.read(query, objs)
@@ -241,14 +267,23 @@ class LearnedTracker(SteppingTracker):
         out = self._graphs.decoder.run(None, {"readout": readout, "f16": f16, "f8": f8, "f4": f4,
                                               "prev4": prev})[0]
         reach = self.config.locality
-        return {o: out[k, 0] if reach <= 0 else keep_near(out[k, 0], self._prev4[o], reach,
-                                                           max(4.0, 0.25 * self._given_area[o]))
-                for k, o in enumerate(objs)}
+        logits = {o: out[k, 0] if reach <= 0 else keep_near(out[k, 0], self._prev4[o], reach,
+                                                             max(4.0, 0.25 * self._given_area[o]))
+                  for k, o in enumerate(objs)}
+        if self._target is not None and positions is not None:
+            h4, w4 = feats.f4.shape[2:]
+            for o in objs:
+                if o in self._target:
+                    score = self._target.score(o, positions).reshape(h16, w16)
+                    score4 = cv2.resize(score, (w4, h4), interpolation=cv2.INTER_LINEAR)
+                    logits[o] = drop_unlike(logits[o], score4, self.config.target_gate)
+        return logits
 
     def _remember(self, query: np.ndarray, feats: BackboneFeatures, ids: list[int], agg4: np.ndarray,
-                  given: bool) -> None:
-        """Encode this frame's values and store it: as a given frame, a working-memory frame
-        every ``memory_every`` frames, or (with ``remember_last``) as the previous frame."""
+                  given: list[int]) -> None:
+        """Encode this frame's values and store it: as a frame with ``given`` objects, a
+        working-memory frame every ``memory_every`` frames, or (with ``remember_last``) as the
+        previous frame."""
         self._since_work += 1
         to_work = not given and self._since_work >= self.config.memory_every
         if not (given or to_work or self.config.remember_last):
@@ -258,7 +293,8 @@ class LearnedTracker(SteppingTracker):
         values = self._graphs.value.run(None, {"f4": f4, "f8": f8, "f16": f16,
                                                "mask4": agg4[:, None], "others4": others[:, None]})[0]
         entry = MemoryEntry(query.copy(), {o: values[k].reshape(values.shape[1], -1)
-                                           for k, o in enumerate(ids)}, self._frame)
+                                           for k, o in enumerate(ids)}, self._frame,
+                            given_ids=frozenset(given))
         if given or to_work:
             (self._memory.add_given if given else self._memory.add_work)(entry)
             self._memory.set_last(None)
