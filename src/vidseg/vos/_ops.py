@@ -1,5 +1,5 @@
-"""Fast reductions over the channel (last) axis of small-channel HxWxC arrays, and the
-background channel of object probabilities.
+"""Fast reductions over the channel (last) axis of small-channel HxWxC arrays, the background
+channel of object probabilities, and block means over the two spatial (last) axes.
 
 numpy's ``sum(axis=2)`` on an HxWx2 array is several times slower than adding the channel
 planes one by one, and the tracker does this on every frame.
@@ -48,3 +48,10 @@ def plane_argmax(planes: np.ndarray) -> np.ndarray:
         idx[better] = c
         np.maximum(best, planes[c], out=best)
     return idx
+
+
+def block_mean(x: np.ndarray, k: int) -> np.ndarray:
+    """The means of ``k`` x ``k`` blocks over the last two axes (``(..., H, W)`` ->
+    ``(..., H // k, W // k)``; a remainder row or column is left out)."""
+    h, w = x.shape[-2] // k, x.shape[-1] // k
+    return x[..., :h * k, :w * k].reshape(*x.shape[:-2], h, k, w, k).mean((-3, -1))

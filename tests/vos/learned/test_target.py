@@ -37,10 +37,10 @@ def test_target_model_finds_the_object_where_it_moved():
     target[first] = 1
     model = TargetModel()
     assert 5 not in model
-    model.add(5, _positions(rng, first), target.ravel())
+    model.add(5, model.design(_positions(rng, first)), target.ravel())
     assert 5 in model
     moved = (slice(3, 5), slice(5, 7))
-    score = model.score(5, _positions(rng, moved)).reshape(6, 8)
+    score = model.score(5, model.design(_positions(rng, moved))).reshape(6, 8)
     inside = np.zeros((6, 8), bool)
     inside[moved] = True
     assert score[inside].min() > score[~inside].max() and score[inside].mean() > 0.5 > score[~inside].mean()
@@ -49,7 +49,7 @@ def test_target_model_finds_the_object_where_it_moved():
 def test_a_frame_without_the_object_adds_nothing():
     rng = np.random.default_rng(2)
     model = TargetModel()
-    model.add(1, _positions(rng, (slice(0, 1), slice(0, 1))), np.zeros(48, np.float32))
+    model.add(1, model.design(_positions(rng, (slice(0, 1), slice(0, 1)))), np.zeros(48, np.float32))
     assert 1 not in model
 
 

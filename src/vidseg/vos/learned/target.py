@@ -13,14 +13,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vidseg.vos._ops import block_mean
+
 
 def position_features(f16: np.ndarray, f8: np.ndarray) -> np.ndarray:
     """``(P, 152)`` features of the stride-16 positions of one frame: its stride-16 map
     ``(112, h, w)`` and its stride-8 map ``(40, 2h, 2w)`` pooled to stride 16."""
-    c16, h, w = f16.shape
-    c8 = f8.shape[0]
-    pooled = f8[:, :2 * h, :2 * w].astype(np.float32).reshape(c8, h, 2, w, 2).mean((2, 4))
-    return np.concatenate([f16.astype(np.float32), pooled], 0).reshape(c16 + c8, -1).T.astype(np.float32)
+    stacked = np.concatenate([f16, block_mean(f8, 2)[:, :f16.shape[1], :f16.shape[2]]], 0)
+    return stacked.reshape(len(stacked), -1).T.astype(np.float32)
 
 
 class TargetModel:
@@ -39,21 +39,22 @@ class TargetModel:
     def __contains__(self, obj: int) -> bool:
         return obj in self._stats
 
-    def _design(self, x: np.ndarray) -> np.ndarray:
-        assert self._norm is not None
+    def design(self, x: np.ndarray) -> np.ndarray:
+        """Position features ``x`` standardised (with the first added frame's statistics) plus a
+        bias column: what :meth:`add` and :meth:`score` take, computed once per frame."""
+        if self._norm is None:
+            self._norm = (x.mean(0), x.std(0) + 1e-3)
         mean, std = self._norm
         return np.concatenate([(x - mean) / std, np.ones((len(x), 1), np.float32)], 1)
 
-    def add(self, obj: int, x: np.ndarray, target: np.ndarray) -> None:
-        """Add a frame where ``obj`` covers ``target`` (``(P,)`` fractions) of positions ``x``."""
-        if self._norm is None:
-            self._norm = (x.mean(0), x.std(0) + 1e-3)
+    def add(self, obj: int, d: np.ndarray, target: np.ndarray) -> None:
+        """Add a frame where ``obj`` covers ``target`` (``(P,)`` fractions) of the positions of
+        design matrix ``d`` (:meth:`design`)."""
         fg = target > 0.5
         n_fg = int(fg.sum())
         if n_fg == 0 or n_fg == len(fg):
             return  # nothing to separate on this frame
         weight = np.where(fg, 0.5 / n_fg, 0.5 / (len(fg) - n_fg)).astype(np.float32)
-        d = self._design(x)
         gram, rhs = d.T @ (d * weight[:, None]), d.T @ (weight * target)
         if obj in self._stats:
             gram, rhs = gram + self._stats[obj][0], rhs + self._stats[obj][1]
@@ -64,14 +65,15 @@ class TargetModel:
         self._stats.pop(obj, None)
         self._solved.pop(obj, None)
 
-    def score(self, obj: int, x: np.ndarray) -> np.ndarray:
-        """``(P,)`` scores of ``obj`` at positions ``x`` (about 1 on the object, 0 elsewhere)."""
+    def score(self, obj: int, d: np.ndarray) -> np.ndarray:
+        """``(P,)`` scores of ``obj`` at the positions of design matrix ``d`` (about 1 on the
+        object, 0 elsewhere)."""
         if obj not in self._solved:
             gram, rhs = self._stats[obj]
             frames = gram[-1, -1]  # the weights sum to 1 per frame
-            reg = self.ridge * frames / len(x) * np.eye(len(rhs), dtype=gram.dtype)
+            reg = self.ridge * frames / len(d) * np.eye(len(rhs), dtype=gram.dtype)
             self._solved[obj] = np.linalg.solve(gram + reg, rhs).astype(np.float32)
-        return self._design(x) @ self._solved[obj]
+        return d @ self._solved[obj]
 
 
 def drop_unlike(logits: np.ndarray, score: np.ndarray, threshold: float) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from vidseg.errors import InputError
 from vidseg.models.backbone import Backbone, BackboneFeatures
-from vidseg.vos._ops import plane_argmax
+from vidseg.vos._ops import block_mean, plane_argmax
 from vidseg.vos.learned.config import LearnedConfig, get_learned_preset
 from vidseg.vos.learned.memory import FeatureMemory, MemoryEntry
 from vidseg.vos.learned.target import TargetModel, drop_unlike, position_features
@@ -146,10 +146,11 @@ class LearnedTracker(SteppingTracker):
         key = self._graphs.key.run(None, {"f16": feats.f16})[0]
         query = key[0].reshape(key.shape[1], -1)
         h4, w4 = feats.f4.shape[2:]
-        positions = position_features(feats.f16[0], feats.f8[0]) if self._target is not None else None
+        design = (self._target.design(position_features(feats.f16[0], feats.f8[0]))
+                  if self._target is not None else None)
 
         predicted = [o for o in self.objects.ids if o not in given]
-        logits4 = self._decode(query, feats, predicted, positions)
+        logits4 = self._decode(query, feats, predicted, design)
         for o in given:
             if o in self.objects:  # a correction: what memory predicted of this object is replaced
                 self._memory.drop_predicted(o)
@@ -170,9 +171,8 @@ class LearnedTracker(SteppingTracker):
         self._last_probs = agg_full
         for o in given:
             self._given_area[o] = float((p4[ids.index(o)] > 0.5).sum())
-            if self._target is not None and positions is not None:
-                cells = p4[ids.index(o)].reshape(h4 // 4, 4, w4 // 4, 4).mean((1, 3))
-                self._target.add(o, positions, cells.ravel())
+            if self._target is not None and design is not None:
+                self._target.add(o, design, block_mean(p4[ids.index(o)], 4).ravel())
         self._prev4 = {o: agg4[k] for k, o in enumerate(ids)}
         self._remember(query, feats, ids, agg4, list(given))
         return labels
@@ -251,7 +251,7 @@ class LearnedTracker(SteppingTracker):
         return out
 
     def _decode(self, query: np.ndarray, feats: BackboneFeatures, objs: list[int],
-                positions: np.ndarray | None) -> dict[int, np.ndarray]:
+                design: np.ndarray | None) -> dict[int, np.ndarray]:
         """Stride-4 logits of each tracked object from the memory read-out, with the parts far
         from the previous mask (``locality``) or unlike the object (``target_gate``) removed."""
         if not objs or not len(self._memory):
@@ -270,11 +270,11 @@ class LearnedTracker(SteppingTracker):
         logits = {o: out[k, 0] if reach <= 0 else keep_near(out[k, 0], self._prev4[o], reach,
                                                              max(4.0, 0.25 * self._given_area[o]))
                   for k, o in enumerate(objs)}
-        if self._target is not None and positions is not None:
+        if self._target is not None and design is not None:
             h4, w4 = feats.f4.shape[2:]
             for o in objs:
                 if o in self._target:
-                    score = self._target.score(o, positions).reshape(h16, w16)
+                    score = self._target.score(o, design).reshape(h16, w16)
                     score4 = cv2.resize(score, (w4, h4), interpolation=cv2.INTER_LINEAR)
                     logits[o] = drop_unlike(logits[o], score4, self.config.target_gate)
         return logits
