@@ -70,6 +70,26 @@ def test_a_second_stage_starts_from_weights_on_longer_clips(tmp_path):
     assert all(torch.allclose(start[k], after[k], atol=1e-6) for k in start)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_cuda_without_a_gpu_fails_before_the_features(tmp_path):
+    data = write_davis(tmp_path / "data")
+    cfg = EngineTrainConfig(davis=[str(data)], iterations=1, batch=2, device="cuda")
+    with pytest.raises(InputError, match="--device cuda: torch sees no CUDA GPU"):
+        list(train_engine(cfg, tmp_path / "run"))
+    assert not (tmp_path / "run" / "cache").exists()  # no minutes of feature extraction first
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_step_on_the_gpu_saves_cpu_weights(tmp_path):
+    data = write_davis(tmp_path / "data")
+    cfg = EngineTrainConfig(davis=[str(data)], val=str(data), iterations=1, batch=2, val_every=1,
+                            max_gap_start=1, max_gap_end=2, device="cuda")
+    recs = list(train_engine(cfg, tmp_path / "run"))
+    assert 0 <= recs[-1]["val_iou"] <= 1
+    state = torch.load(tmp_path / "run" / "engine.pt")
+    assert all(v.device.type == "cpu" for v in state.values())
+
+
 @pytest.mark.parametrize("content", [b"garbage", None])
 def test_bad_init_weights_are_named(tmp_path, content):
     data = write_davis(tmp_path / "data")

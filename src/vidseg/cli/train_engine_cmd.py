@@ -36,6 +36,9 @@ from vidseg.cli.train_options import need_torch, seed_and_threads
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
               help="Peak learning rate (AdamW, warm-up then cosine decay).")
 @seed_and_threads
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Where torch trains: cuda uses an NVIDIA GPU (the features are still computed "
+                   "once on the CPU with ONNX Runtime and cached).")
 @click.option("--val-every", type=click.IntRange(1), default=500, show_default=True,
               help="Iterations between validations (and checkpoints).")
 @click.option("--resume", is_flag=True,
@@ -45,7 +48,7 @@ from vidseg.cli.train_options import need_torch, seed_and_threads
 @quiet_option
 def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val: str | None,
                  holdout: str, iterations: int, batch: int, clip_frames: int, init: str | None,
-                 lr: float, seed: int, threads: int, val_every: int, resume: bool, install: bool, quiet: bool) -> None:
+                 lr: float, seed: int, threads: int, device: str, val_every: int, resume: bool, install: bool, quiet: bool) -> None:
     """Train the learned tracking engine on DAVIS-layout folders (frames + a mask on every frame).
 
     The frozen EfficientNet-Lite0 backbone's features are computed once and cached in RUN; the
@@ -76,7 +79,8 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
     cfg = EngineTrainConfig(davis=list(data), coco=list(coco), val=val,
                             holdout=[s for s in holdout.split(",") if s], iterations=iterations,
                             batch=batch, clip_frames=clip_frames, init=init, lr=lr,
-                            seed=seed, threads=threads, val_every=val_every)
+                            seed=seed, threads=threads, device=device,
+                            val_every=val_every)
     stages = FitProgress(quiet)
 
     def on_progress(rec: dict) -> None:

@@ -54,6 +54,7 @@ class EngineTrainConfig:
     coco_fraction: float = 0.3
     clip_frames: int = 3  # frames per training clip: the given one and the ones predicted after it
     init: str | None = None  # start from these weights (engine.pt or checkpoint.pt), not at random
+    device: str = "cpu"  # torch device to train on ("cpu" or "cuda"); the features stay cached on disk
 
 
 def _seed_all(seed: int) -> None:
@@ -112,9 +113,15 @@ def build_banks(cfg: EngineTrainConfig, cache: Path,
     return train, val, hold
 
 
-def tensor(a: np.ndarray) -> torch.Tensor:
-    """``a`` as a contiguous float32 torch tensor (sharing memory where it can)."""
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+def tensor(a: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
+    """``a`` as a contiguous float32 torch tensor (sharing memory where it can), on ``device``
+    when given."""
+    t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    return t if device is None or device.type == "cpu" else t.to(device, non_blocking=True)
+
+
+def _device_of(net: torch.nn.Module) -> torch.device:
+    return next(net.parameters()).device
 
 
 def _pool4(mask: torch.Tensor) -> torch.Tensor:
@@ -138,14 +145,15 @@ def clip_step(net: EngineNet, batch: dict[str, np.ndarray], top_fraction: float)
     """The loss of one batch of clips: frame 0's mask given, each later frame predicted from the
     memory of every frame before it (the given one and the earlier predictions, as STM trains),
     with the previous frame's predicted mask as its prior."""
-    f4, f8, f16 = (tensor(batch[k]) for k in ("f4", "f8", "f16"))
-    mask, others = tensor(batch["mask"]), tensor(batch["others"])
+    dev = _device_of(net)
+    f4, f8, f16 = (tensor(batch[k], dev) for k in ("f4", "f8", "f16"))
+    mask, others = tensor(batch["mask"], dev), tensor(batch["others"], dev)
     b, frames = f16.shape[:2]
     keys = net.key(f16.flatten(0, 1)).view(b, frames, -1, *f16.shape[-2:])
     prev4 = _pool4(mask[:, 0:1])
     mem_k = [keys[:, 0].flatten(2)]
     mem_v = [net.value(f4[:, 0], f8[:, 0], f16[:, 0], prev4, _pool4(others[:, 0:1])).flatten(2)]
-    loss = torch.zeros(())
+    loss = torch.zeros((), device=dev)
     for t in range(1, frames):
         readout = memory_readout(keys[:, t], torch.cat(mem_k, 2), torch.cat(mem_v, 2))
         logits = net.decoder(readout, f16[:, t], f8[:, t], f4[:, t], prev4)
@@ -164,18 +172,20 @@ def propagate_sequence(net: EngineNet, bank: FeatureBank, start: int, end: int,
     """Follow object 1 of frame ``start``'s labels through rows ``start..end``: memory = the given
     frame, the previous frame and the last ``recent`` of every ``every``-th frame. Returns
     (T, H, W) probabilities at the label size."""
+    dev = _device_of(net)
+
     def feats(r: int) -> tuple[torch.Tensor, ...]:
-        return tuple(tensor(getattr(bank, n)[r:r + 1]) for n in ("f4", "f8", "f16"))
+        return tuple(tensor(getattr(bank, n)[r:r + 1], dev) for n in ("f4", "f8", "f16"))
 
     size = bank.labels.shape[1:]
-    first = tensor((bank.labels[start:start + 1, None] > 0).astype(np.float32))
+    first = tensor((bank.labels[start:start + 1, None] > 0).astype(np.float32), dev)
     f4, f8, f16 = feats(start)
     prev4 = _pool4(first)
     zero4 = torch.zeros_like(prev4)
     given = (net.key(f16).flatten(2), net.value(f4, f8, f16, prev4, zero4).flatten(2))
     periodic: list[tuple[torch.Tensor, torch.Tensor]] = []
     last = given
-    probs = [first[0, 0].numpy()]
+    probs = [first[0, 0].cpu().numpy()]
     for r in range(start + 1, end):
         f4, f8, f16 = feats(r)
         key = net.key(f16)
@@ -189,7 +199,7 @@ def propagate_sequence(net: EngineNet, bank: FeatureBank, start: int, end: int,
         if (r - start) % every == 0:
             periodic.append(last)
         full = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
-        probs.append(torch.sigmoid(full)[0, 0].numpy())
+        probs.append(torch.sigmoid(full)[0, 0].cpu().numpy())
     return np.stack(probs)
 
 
@@ -234,6 +244,17 @@ def load_weights(path: Path) -> dict:
     return state
 
 
+def _training_device(name: str) -> torch.device:
+    """The torch device ``name``; a CUDA device that torch cannot see gives an :class:`InputError`."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"--device: unknown torch device {name!r} (use cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name}: torch sees no CUDA GPU here (train with --device cpu)")
+    return device
+
+
 def _lr_at(cfg: EngineTrainConfig, it: int) -> float:
     warm = min(1.0, (it + 1) / 200)
     return cfg.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * it / cfg.iterations)))
@@ -246,6 +267,7 @@ def train_engine(cfg: EngineTrainConfig, run: Path, resume: bool = False,
     and at the end) and ``run/engine.pt`` (the final weights)."""
     run.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
+    device = _training_device(cfg.device)  # before the features: a wrong device fails at once
     _seed_all(cfg.seed)
     train_bank, val_bank, hold_bank = build_banks(
         cfg, run / "cache",
@@ -254,6 +276,7 @@ def train_engine(cfg: EngineTrainConfig, run: Path, resume: bool = False,
     net = EngineNet()
     if cfg.init:
         net.load_state_dict(load_weights(Path(cfg.init)))
+    net.to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     history: list[dict] = []
@@ -305,4 +328,4 @@ def train_engine(cfg: EngineTrainConfig, run: Path, resume: bool = False,
                 f.write(json.dumps(record) + "\n")
             yield record
     with atomic_path(run / "engine.pt", force=True) as tmp:
-        torch.save(net.state_dict(), tmp)
+        torch.save({k: v.cpu() for k, v in net.state_dict().items()}, tmp)
