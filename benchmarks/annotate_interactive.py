@@ -15,8 +15,9 @@
   learned ``default`` engine, both ways); then, for 5 rounds, finds the frame with the lowest J,
   clicks once there at the interior of the largest error region (positive on a missed region,
   negative on a false one) and propagates again (the server's rule: only around the corrected
-  frame, up to its user-set neighbours, each frame between two user-set frames blending the
-  probabilities propagated from both by distance). J&F is the mean over every frame of the sequence, then
+  frame, up to its user-set neighbours, carrying only the change the click made to that frame
+  (difference-aware fusion), each frame between two user-set frames blending the probabilities
+  propagated from both by distance). J&F is the mean over every frame of the sequence, then
   over sequences. Every step goes through the same code as the page (``AnnotateSession``), with a
   project folder in a temporary directory.
 

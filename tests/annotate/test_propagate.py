@@ -99,3 +99,59 @@ def test_frames_between_user_frames_blend_both_sides_by_distance(clip: Clip, tmp
         assert session.propagator.probability(10, 1) is None  # user-set: none
     finally:
         session.close()
+
+
+class _Drifting(_Constant):
+    """A fake engine that drifts: the last given mask (90 % sure), and object 1 growing 10 % surer
+    a frame on ``DRIFT``, a patch no mask had (as a tracker spreads onto a look-alike)."""
+
+    SURE = 0.9
+    DRIFT = (slice(80, 100), slice(120, 150))  # its inside: 82:98, 122:146
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames = 0
+
+    def step(self, image, mask=None, objects=None):  # type: ignore[no-untyped-def]
+        if mask is not None:
+            self.mask, self.ids, self.frames = mask.copy(), [int(v) for v in np.unique(mask) if v], 0
+        else:
+            self.frames += 1
+        ids, p = self.probabilities()
+        return np.asarray([0, *ids], np.uint8)[np.argmax(p, axis=0)]
+
+    def probabilities(self) -> tuple[list[int], np.ndarray]:
+        ids, p = super().probabilities()
+        p[1 + ids.index(1)][self.DRIFT] = min(0.9, 0.1 * self.frames)
+        p[0] = np.clip(1 - p[1:].sum(0), 0, 1)
+        return ids, p
+
+
+@pytest.mark.parametrize("difference", [True, False])
+def test_a_correction_carries_only_what_the_user_changed(clip: Clip, tmp_path: Path, difference: bool) -> None:
+    session = AnnotateSession(clip.path, tmp_path / "p.vidseg")
+    try:
+        prop = Propagator(session.project, clip.path, tracker_factory=_Drifting, difference=difference)
+        session.propagator = prop
+        p = session.project
+        p.add_object()
+        first = np.zeros((H, W), np.uint8)
+        first[10:40, 10:40] = 1  # A
+        first[50:70, 60:90] = 1  # B
+        p.set_user_mask(0, first)
+        prop.start()
+        assert prop.wait(60) and prop.job.error is None
+        assert (p.mask(N - 1)[_Drifting.DRIFT] == 1).all()  # drifted onto the patch far from frame 0
+        fixed = p.mask(6).copy()
+        fixed[50:70, 60:90] = 0  # the user removes B on frame 6 (the drift there stays: not seen)
+        p.set_user_mask(6, fixed)
+        prop.start()
+        assert prop.wait(60) and prop.job.error is None
+        for t in range(7, N):
+            m = p.mask(t)
+            assert (m[12:38, 12:38] == 1).all() and not m[50:70, 60:90].any()  # the change is carried
+            # on the patch, the frames keep what they had (difference) or restart from 6 (replace)
+            assert (m[82:98, 122:146] == 1).all() == (difference or t - 6 >= 6), t
+        assert (p.mask(1)[54:66, 64:86] == 1).all()  # next to frame 0, B stays
+    finally:
+        session.close()

@@ -12,6 +12,13 @@ writes only up to the midpoint towards the neighbour (with direction ``forward``
 alone it writes all the way). By default a job starts from the user-set frames changed since
 they were last propagated (all of them the first time), so a correction on frame N re-propagates
 around N only.
+
+A correction carries only what the user changed (MiVOS's difference-aware fusion, without its
+learned network): the pass follows N's new mask and N's mask before the change side by side (a
+second tracker, sharing the first's per-frame work where the engine allows), and a frame that
+propagation wrote gets ``p_now + w * (p_new - p_before)``, ``w`` falling from 1 at N to 0 at the
+neighbouring user-set frame. A frame mended in part no longer spreads what is still wrong on it
+over frames that were right.
 """
 
 from __future__ import annotations
@@ -118,13 +125,17 @@ class Propagator:
 
     def __init__(self, project: Project, source: str | Path, engine: str = "default",
                  on_change: Callable[[], None] | None = None,
-                 tracker_factory: Callable[[], Tracker] | None = None, prime: int = PRIME) -> None:
+                 tracker_factory: Callable[[], Tracker] | None = None, prime: int = PRIME,
+                 difference: bool = True) -> None:
         self.project = project
         self.prime = prime
         self.source = str(source)
         self.engine = engine
         self._factory = tracker_factory or (lambda: make_tracker(engine))
         self._tracker: Tracker | None = None
+        self._second: Tracker | None = None  # follows the anchor's mask from before a correction
+        #: a correction carries only what the user changed (MiVOS's difference-aware fusion)
+        self.difference = difference
         self._on_change = on_change or (lambda: None)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -256,10 +267,12 @@ class Propagator:
         old = self._sides.pop((p.anchor, p.step), None)
         if old is not None:
             self._kept_bytes -= sum(a.nbytes for a in old.probs.values())
-        side = _Side(self.project.revision(p.anchor), [], {})
+        given = self.project.mask(p.anchor)
+        before = self._mask_before(p.anchor, old, given) if self.difference else None
+        side = _Side(self.project.revision(p.anchor), [], {}, given)
         self._sides[(p.anchor, p.step)] = side
         other = self._other_side(p)
-        for t, labels, lost, ids, probs in self._track(reader, p):
+        for t, labels, lost, ids, probs, was in self._track(reader, p, before):
             side.ids = ids
             beyond = (t - p.stop) * p.step > 0
             if probs is None:  # the anchor is empty: nothing to blend
@@ -267,7 +280,15 @@ class Propagator:
                 continue
             self._keep(side.probs, t, probs)
             theirs = other[1].probs.get(t) if other is not None else None
-            if other is not None and theirs is not None:
+            current = self._current(t) if was is not None else None
+            if was is not None and current is not None:
+                # the change the user made on the anchor, carried to frame t and added to what t has
+                w = 1.0 if other is None else 1 - abs(t - p.anchor) / abs(other[0] - p.anchor)
+                ids, probs = _add_change(current[0], current[1], ids, probs, was[0], was[1], w)
+                labels = np.asarray([0, *ids], np.uint8)[np.argmax(probs, axis=0)]
+                counts = np.bincount(labels.ravel(), minlength=256)
+                lost = [o for o in lost if counts[o] == 0 or o not in ids] if lost else lost
+            elif other is not None and theirs is not None:
                 w = abs(t - p.anchor) / abs(other[0] - p.anchor)
                 ids, probs = _blend(ids, probs, 1 - w, other[1].ids, theirs, w)
                 labels = np.asarray([0, *ids], np.uint8)[np.argmax(probs, axis=0)]
@@ -281,42 +302,120 @@ class Propagator:
             yield t, labels, lost
             self._latest[t] = (self.project.revision(t), ids, kept)
 
-    def _track(self, reader: VideoReader, p: Pass
-               ) -> Iterator[tuple[int, np.ndarray, list[int], list[int], np.ndarray | None]]:
-        """``(frame, labels, lost ids, ids, probabilities (K+1)xHxW or None)`` for the frames of
-        pass ``p`` after its anchor."""
+    def _track(self, reader: VideoReader, p: Pass, before: np.ndarray | None = None
+               ) -> Iterator[tuple[int, np.ndarray, list[int], list[int], np.ndarray | None,
+                                   tuple[list[int], np.ndarray] | None]]:
+        """``(frame, labels, lost ids, ids, probabilities (K+1)xHxW or None, (ids, probabilities)
+        propagated from ``before`` or None)`` for the frames of pass ``p`` after its anchor.
+        ``before``: the anchor's labels before the user changed them, followed by a second tracker
+        on the same frames (the difference between the two is the change the user made)."""
         given = self.project.mask(p.anchor)
         step = p.step
         if given is None or not given.any():  # the user emptied the anchor: nothing to carry
             empty = np.zeros((self.project.source.height, self.project.source.width), np.uint8)
             for t in range(p.anchor + step, p.reach + step, step):
-                yield t, empty, [], [], None
+                yield t, empty, [], [], None, None
             return
         ids = [int(v) for v in np.unique(given) if v]
         areas = {o: int((given == o).sum()) for o in ids}
-        tracker = self._tracker
-        assert tracker is not None
-        tracker.reset()
+        assert self._tracker is not None
+        runs = [(self._tracker, given, ids)]
+        if before is not None and before.any():
+            if self._second is None:
+                self._second = self._factory()
+                share = getattr(self._tracker, "share_frame_work", None)
+                if share is not None:  # the learned engine: one backbone run a frame for both
+                    share(self._second)
+            runs.append((self._second, before, [int(v) for v in np.unique(before) if v]))
+        for tracker, _, _ in runs:
+            tracker.reset()
         # the nearest other user-set frames enter the engine's memory first (as given frames), so
         # a pass from a correction still knows what the object looked like where it was set before
         others = sorted((t for t in self.project.user_frames() if t != p.anchor), key=lambda t: abs(t - p.anchor))
         for t in others[: self.prime]:
             m = self.project.mask(t)
-            present = [o for o in ids if m is not None and (m == o).any()]
-            if m is not None and present:
-                tracker.step(reader.read(t).image, np.where(np.isin(m, present), m, 0).astype(np.uint8), present)
+            if m is None:
+                continue
+            image = None
+            for tracker, _, objs in runs:
+                present = [o for o in objs if (m == o).any()]
+                if present:
+                    image = reader.read(t).image if image is None else image
+                    tracker.step(image, np.where(np.isin(m, present), m, 0).astype(np.uint8), present)
         frames = (reader.read(t) for t in range(p.anchor, p.reach + 1)) if step > 0 else \
             frames_backward(reader, p.anchor, first=p.reach)
         for frame in frames:
             if frame.index == p.anchor:
-                tracker.step(frame.image, given, ids)
+                for tracker, mask, objs in runs:
+                    tracker.step(frame.image, mask, objs)
                 continue
-            labels = tracker.step(frame.image)
+            out = []
+            for tracker, _, objs in runs:
+                labels = tracker.step(frame.image)
+                tids, probs = tracker.probabilities()
+                keep = [0] + [1 + i for i, o in enumerate(tids) if o in objs]
+                out.append((labels, [o for o in tids if o in objs], probs[keep]))
+            labels, tids, probs = out[0]
             counts = np.bincount(labels.ravel(), minlength=256)
             lost = [o for o in ids if counts[o] < LOST_SHARE * areas[o]]
-            tids, probs = tracker.probabilities()
-            keep = [0] + [1 + i for i, o in enumerate(tids) if o in ids]
-            yield frame.index, labels, lost, [o for o in tids if o in ids], probs[keep]
+            yield frame.index, labels, lost, tids, probs, (out[1][1], out[1][2]) if len(out) > 1 else None
+
+    def _mask_before(self, anchor: int, old: _Side | None, given: np.ndarray | None) -> np.ndarray | None:
+        """The anchor's labels that the frames around it were propagated from, when the user has
+        changed them since: the mask its last pass started from, or (never a start yet) the
+        labels propagation last gave it. None when unknown or unchanged."""
+        if old is not None and old.given is not None:
+            before = old.given
+        else:
+            kept = self._latest.get(anchor)
+            if kept is None:
+                return None
+            s = self.project.source
+            _, ids, small = kept
+            before = cv2.resize(np.asarray([0, *ids], np.uint8)[np.argmax(small, axis=0)], (s.width, s.height),
+                                interpolation=cv2.INTER_NEAREST)
+        if given is None or before.shape != given.shape or np.array_equal(before, given):
+            return None
+        return before
+
+    def _current(self, t: int) -> tuple[list[int], np.ndarray] | None:
+        """Frame ``t``'s propagated probabilities as kept (ids, uint8 at a smaller size), when they
+        are what the frame shows now."""
+        kept = self._latest.get(t)
+        if kept is None or self.project.status(t) != "propagated" or kept[0] != self.project.revision(t):
+            return None
+        return kept[1], kept[2]
+
+
+def _add_change(ids_now: list[int], small_now: np.ndarray, ids_new: list[int], p_new: np.ndarray,
+                ids_was: list[int], p_was: np.ndarray, w: float) -> tuple[list[int], np.ndarray]:
+    """MiVOS's difference-aware fusion, without its learned part: what a frame shows now plus
+    ``w`` times the change between the propagations of the anchor's new mask (``p_new``) and of its
+    mask before (``p_was``). ``small_now`` (uint8) is kept at a smaller size, so the sum is taken as
+    ``w * p_new + (1 - w) * now + w * (now - p_was)`` with the last two terms at that size: where
+    nothing else differs, the frame gets the new propagation's full-size edges. Channel 0 is the
+    background; the result is renormalised."""
+    h, w_ = p_new.shape[1:]
+    sh, sw = small_now.shape[1:]
+    ids = sorted(set(ids_now) | set(ids_new) | set(ids_was))
+
+    def channels(p: np.ndarray, of: list[int]) -> np.ndarray:
+        out = np.zeros((len(ids) + 1, *p.shape[1:]), np.float32)
+        out[0] = p[0]
+        for k, o in enumerate(ids, 1):
+            if o in of:
+                out[k] = p[1 + of.index(o)]
+        return out
+
+    now = channels(small_now.astype(np.float32) / 255, ids_now)
+    was = channels(p_was, ids_was)
+    was_small = cv2.resize(was.transpose(1, 2, 0), (sw, sh), interpolation=cv2.INTER_AREA).reshape(sh, sw, -1)
+    coarse = (1 - w) * now + w * (now - was_small.transpose(2, 0, 1))
+    up = cv2.resize(coarse.transpose(1, 2, 0), (w_, h), interpolation=cv2.INTER_LINEAR).reshape(h, w_, -1)
+    out = w * channels(p_new, ids_new) + up.transpose(2, 0, 1)
+    np.clip(out, 0, 1, out=out)
+    out /= np.maximum(out.sum(0, keepdims=True), 1e-6)
+    return ids, out
 
 
 def _blend(ids_a: list[int], pa: np.ndarray, wa: float, ids_b: list[int], small_b: np.ndarray, wb: float
@@ -344,6 +443,7 @@ class _Side:
     revision: str | None
     ids: list[int]
     probs: dict[int, np.ndarray]
+    given: np.ndarray | None = None  # the anchor's mask the pass started from
 
 
 class JobBusy(InputError):

@@ -95,3 +95,23 @@ def test_a_correction_keeps_the_masks_given_before_and_remove_forgets_them():
     tracker.remove_objects([1])
     assert tracker.object_ids == [] and tracker.probabilities()[1].shape[0] == 1
     assert not any(1 in e.values for e in tracker._memory.entries()) and 1 not in tracker._target
+
+
+def test_trackers_sharing_frame_work_run_the_backbone_once_a_frame_with_the_same_results():
+    sc = scene("cross", 6)
+    alone = LearnedTracker(LEARNED_PRESETS["fast"])
+    first, second = LearnedTracker(LEARNED_PRESETS["fast"]), LearnedTracker(LEARNED_PRESETS["fast"])
+    first.share_frame_work(second)
+    runs = []
+    backbone = first._backbone.backbone  # type: ignore[union-attr]
+    first._backbone.backbone = lambda image: runs.append(1) or backbone(image)  # type: ignore[union-attr]
+    img, gt = sc.render(0)
+    other = np.where(gt == 2, 1, 0).astype(np.uint8)  # the second follows one object only
+    alone.step(img, other)
+    first.step(img, gt)
+    second.step(img, other)
+    for t in range(1, 6):
+        img = sc.render(t)[0]
+        first.step(img)
+        assert np.array_equal(second.step(img), alone.step(img))
+    assert len(runs) == 6  # one backbone run a frame for the two trackers

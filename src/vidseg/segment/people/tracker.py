@@ -85,6 +85,7 @@ class _Person:
     stale: int = 0  # frames since then
     hidden: int = 0  # frames the person has been out of sight (pose presence too low)
     area: float = 0.0  # the person's area when last seen, in pixels of the working size
+    peak: float = 0.0  # their largest area seen so far (a last view may have been a partial one)
     pid: int = 0  # the person's id (1, 2, ...; 0 until given)
 
 
@@ -240,12 +241,13 @@ class PeopleSegmenter:
                     seen = np.array([nxt.cx - last.cx, nxt.cy - last.cy]) / (person.stale + 1)
                     v = 0.5 * v + 0.5 * seen
                 roi = Roi(nxt.cx + float(v[0]), nxt.cy + float(v[1]), nxt.size, nxt.angle)
-                people.append(_Person(roi, v, pose, 0, area=_area(pose, self.o.work_scale), pid=person.pid))
+                area = _area(pose, self.o.work_scale)
+                people.append(_Person(roi, v, pose, 0, area=area, peak=max(person.peak, area), pid=person.pid))
             else:
                 r = person.roi
                 people.append(_Person(Roi(r.cx + float(person.velocity[0]), r.cy + float(person.velocity[1]),
                                           r.size, r.angle), person.velocity, person.pose, person.stale + 1,
-                                          area=person.area, pid=person.pid))
+                                          area=person.area, peak=person.peak, pid=person.pid))
             out.append(pose)
         visible = [q.pose for q in people if q.pose is not None]
         # a person out of sight is let go when someone is seen where they were: with the proposer,
@@ -325,7 +327,9 @@ class PeopleSegmenter:
                 alike = blob is not None or 0.6 < nxt.size / person.roi.size < 1.6  # searched: their size
                 if pose.presence >= self.o.new_presence and vis >= self.o.new_visibility - 0.1 and alike and \
                         not self._is_followed(nxt, poses):
-                    self.people[i] = _Person(nxt, np.zeros(2), pose, 0, area=_area(pose, s), pid=person.pid)
+                    area = _area(pose, s)
+                    self.people[i] = _Person(nxt, np.zeros(2), pose, 0, area=area, peak=max(person.peak, area),
+                                             pid=person.pid)
                     maps.append(self._paste(pose, (w, h)))
                     poses.append(pose)
                     self.ids.append(person.pid)
@@ -334,7 +338,7 @@ class PeopleSegmenter:
                 continue
             # remembered where the blob is, at the size they had when last seen
             self.people[i] = dataclasses.replace(person, roi=Roi(roi.cx, roi.cy, person.roi.size), hidden=1)
-            if person.hidden > 2:  # shown from the second blob in a row on (one alone may be a pillow)
+            if person.hidden > 3:  # shown from a second blob within three frames on (one alone may be a pillow)
                 continue
             blob_maps.append(np.where(blob.mask, prob, 0.0).astype(np.float32))
             scores.append(0.5)
@@ -344,13 +348,13 @@ class PeopleSegmenter:
         return scores
 
     def _blob_for(self, person: _Person, blobs: list[Blob], taken: set[int], s: float) -> Blob | None:
-        """The largest free blob centred within the person's last region, of ``min_blob`` to 1.5
-        times their last area."""
+        """The largest free blob centred within the person's last region, of ``min_blob`` times their
+        last area to 1.5 times the largest area they were seen with."""
         r = person.roi
         reach = 0.5 * r.size * s
         for b in blobs:
             cx, cy = b.centre
-            if id(b) in taken or not self.o.min_blob * person.area <= b.area <= 1.5 * person.area:
+            if id(b) in taken or not self.o.min_blob * person.area <= b.area <= 1.5 * max(person.area, person.peak):
                 continue
             if abs(cx - r.cx * s) <= reach and abs(cy - r.cy * s) <= reach:
                 return b

@@ -94,6 +94,22 @@ def _repeat(feats: BackboneFeatures, n: int) -> tuple[np.ndarray, np.ndarray, np
     return tuple(np.repeat(a, n, 0) for a in (feats.f4, feats.f8, feats.f16))  # type: ignore[return-value]
 
 
+class _LastFeatures:
+    """A backbone that gives its last result again for the same image: trackers that share one
+    step through the same frames pay for the backbone once."""
+
+    def __init__(self, backbone: Backbone | _LastFeatures) -> None:
+        self.backbone = backbone
+        self._last: tuple[np.ndarray, BackboneFeatures] | None = None
+
+    def __call__(self, image: np.ndarray) -> BackboneFeatures:
+        if self._last is not None and self._last[0].shape == image.shape and np.array_equal(self._last[0], image):
+            return self._last[1]
+        feats = self.backbone(image)
+        self._last = (image, feats)
+        return feats
+
+
 class LearnedTracker(SteppingTracker):
     """Follow objects with the learned engine; ``step(image, mask, objects)`` as every engine."""
 
@@ -103,7 +119,7 @@ class LearnedTracker(SteppingTracker):
         super().__init__()
         self.config = config
         self._graphs = EngineGraphs.load(config.weights, config.threads)
-        self._backbone = Backbone(threads=config.threads)
+        self._backbone: Backbone | _LastFeatures = Backbone(threads=config.threads)
         self._guided = GuidedUpsampler(config.guided_radius, config.guided_eps)
         self._classical: ClassicalTracker | None = None
         if config.classical:
@@ -132,6 +148,14 @@ class LearnedTracker(SteppingTracker):
 
     def _start(self, size: tuple[int, int]) -> None:
         self._small_size = work_size(size, self.config.work_short)
+
+    def share_frame_work(self, other: object) -> None:
+        """Let ``other`` (a learned tracker at the same working size, stepping through the same
+        frames right after this one) reuse this tracker's backbone features of each frame."""
+        if isinstance(other, LearnedTracker) and other.config.work_short == self.config.work_short:
+            if not isinstance(self._backbone, _LastFeatures):
+                self._backbone = _LastFeatures(self._backbone)
+            other._backbone = self._backbone
 
     def step(self, image: np.ndarray, mask: np.ndarray | None = None,
              objects: Iterable[int] | None = None) -> np.ndarray:
