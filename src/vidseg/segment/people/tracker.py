@@ -55,6 +55,8 @@ class PeopleOptions:
     new_presence: float = 0.9  # a candidate becomes a person with this pose presence ...
     new_visibility: float = 0.75  # ... and this mean visibility of the 33 body landmarks (0.1 less
     #                               for a candidate the detector scores 0.5 or more)
+    remembered_presence: float = 0.75  # the pose presence for a candidate where someone out of
+    #                                    sight was last (their region's centre within half its side)
     max_people: int = 6
     runs_per_frame: int = 1  # landmark-model runs per frame (0: every person, every frame)
     work_scale: float = 0.5  # masks are combined at this fraction of the frame size
@@ -219,7 +221,9 @@ class PeopleSegmenter:
                     continue
                 pose = self.landmarker(image, roi)
                 vis = float(pose.visibility[:BODY].mean())
-                confirmed = pose.presence >= self.o.new_presence and \
+                # where someone out of sight was last, less evidence is needed to see them again
+                presence = self.o.remembered_presence if self._nearest(_Person(roi), hidden) else self.o.new_presence
+                confirmed = pose.presence >= presence and \
                     (vis >= self.o.new_visibility or (score >= 0.5 and vis >= self.o.new_visibility - 0.1))
                 if confirmed and not self._is_followed(pose.next_roi(), poses):
                     current.append((_Person(roi), pose, True))
