@@ -291,3 +291,36 @@ def test_a_person_lost_with_no_blob_is_looked_for_around_where_they_were() -> No
     found = [people.ids == [pid] for _ in range(3 * len(SEARCH)) if len(people(_alone(back))[0]) == 1]
     assert found and all(found) and det.calls == 0
     assert np.isclose(people.people[0].roi.cx, back, atol=0.1 * side)
+
+
+class DimLandmarks(FakeLandmarks):
+    """As :class:`FakeLandmarks`, with the pose presence of whoever it sees set to ``presence``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.presence = 1.0
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        lm, flag, seg = super().run(x)
+        return [lm, flag * self.presence, seg]
+
+
+@pytest.mark.parametrize("back, seen", [(300, True), (80, False)])
+def test_less_evidence_is_needed_where_someone_out_of_sight_was(back: float, seen: bool) -> None:
+    """A candidate the landmark model is only 80 % sure of is taken where a person out of sight was
+    last (under their id), and not elsewhere (a new person needs 90 %)."""
+    det, lm = FakeDetector(), DimLandmarks()
+    people = PeopleSegmenter(lm, det, PeopleOptions(redetect_every=1, smooth=False, guided_radius=0,
+                                                    runs_per_frame=0), proposer_backend=BlindProposer())
+    for _ in range(3):
+        assert len(people(_alone(300))[0]) == 1
+    pid = people.ids[0]
+    for _ in range(2):
+        assert len(people(_alone(None))[0]) == 0
+    lm.presence = 0.8
+    found = [len(people(_alone(back))[0]) for _ in range(4)]
+    assert found[1:] == ([1, 1, 1] if seen else [0, 0, 0])  # (found on a frame, shown from the next)
+    if seen:
+        assert people.ids == [pid]
+    lm.presence = 1.0  # fully sure: a person anywhere
+    assert [len(people(_alone(back))[0]) for _ in range(2)][-1] == 1
