@@ -16,7 +16,8 @@ With a proposer (the selfie segmenter, :mod:`~vidseg.segment.people.proposals`),
 sight is remembered for ``keep_proposed`` frames instead: each frame the largest blob of the
 proposer's residual near where they were carries them on (their mask is the blob), the landmark
 model retries them on it (with no blob, on regions around where they were last, in turn:
-:data:`SEARCH`), and someone newly found where they were takes their id. Each person has
+:data:`SEARCH`), a detection where they were last is confirmed on less evidence
+(``remembered_presence``), and someone newly found where they were takes their id. Each person has
 one id (:attr:`PeopleSegmenter.ids`) for as long as the pipeline follows or remembers them.
 """
 
