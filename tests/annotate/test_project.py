@@ -139,3 +139,15 @@ def test_history_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     q = Project.open(tmp_path / "proj", SRC)  # the revisions only the dropped steps used are gone
     assert len(list((tmp_path / "proj" / "masks").iterdir())) < 4 * 6
     assert np.array_equal(q.mask(3), _mask(1, 3))
+
+
+def test_an_earlier_mask_revision_is_read_back_while_kept(tmp_path: Path) -> None:
+    p = Project.create(tmp_path / "proj", SRC)
+    p.add_object("cat")
+    p.set_user_mask(2, _mask(1))
+    first = p.revision(2)
+    p.set_user_mask(2, _mask(1, 4))
+    assert first is not None and first != p.revision(2)
+    assert np.array_equal(p.revision_mask(first), _mask(1))  # kept for undo
+    for name in ("../state.json", "nope.png", "/etc/passwd", ""):
+        assert p.revision_mask(name) is None

@@ -153,5 +153,16 @@ def test_a_correction_carries_only_what_the_user_changed(clip: Clip, tmp_path: P
             # on the patch, the frames keep what they had (difference) or restart from 6 (replace)
             assert (m[82:98, 122:146] == 1).all() == (difference or t - 6 >= 6), t
         assert (p.mask(1)[54:66, 64:86] == 1).all()  # next to frame 0, B stays
+        again = p.mask(6).copy()
+        again[10:40, 10:25] = 0  # a second correction on 6: A's left half goes too
+        p.set_user_mask(6, again)
+        # the change is taken against the mask the last pass from 6 started from
+        assert np.array_equal(prop._mask_before(6, prop._sides[(6, 1)], again), fixed)
+        prop.start()
+        assert prop.wait(60) and prop.job.error is None
+        for t in range(7, N):
+            m = p.mask(t)
+            assert not m[12:38, 12:23].any() and (m[12:38, 27:38] == 1).all() and not m[50:70, 60:90].any()
+            assert (m[82:98, 122:146] == 1).all() == (difference or t - 6 >= 6), t
     finally:
         session.close()

@@ -193,6 +193,16 @@ class Project:
             return None
         return read_mask(self.folder / MASKS / entry[0], binary_255_is_object=False)
 
+    def revision_mask(self, revision: str) -> np.ndarray | None:
+        """The label map of mask revision ``revision`` (see :meth:`revision`), or None when it is
+        no longer kept (history trimmed) or not a revision name."""
+        if not _MASK_NAME.match(revision):
+            return None
+        try:
+            return read_mask(self.folder / MASKS / revision, binary_255_is_object=False)
+        except (InputError, OSError):
+            return None
+
     def labels_or_empty(self, index: int) -> np.ndarray:
         m = self.mask(index)
         if m is None:

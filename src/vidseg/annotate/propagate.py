@@ -269,7 +269,7 @@ class Propagator:
             self._kept_bytes -= sum(a.nbytes for a in old.probs.values())
         given = self.project.mask(p.anchor)
         before = self._mask_before(p.anchor, old, given) if self.difference else None
-        side = _Side(self.project.revision(p.anchor), [], {}, given)
+        side = _Side(self.project.revision(p.anchor), [], {})
         self._sides[(p.anchor, p.step)] = side
         other = self._other_side(p)
         for t, labels, lost, ids, probs, was in self._track(reader, p, before):
@@ -364,8 +364,9 @@ class Propagator:
         """The anchor's labels that the frames around it were propagated from, when the user has
         changed them since: the mask its last pass started from, or (never a start yet) the
         labels propagation last gave it. None when unknown or unchanged."""
-        if old is not None and old.given is not None:
-            before = old.given
+        last = self.project.revision_mask(old.revision) if old is not None and old.revision else None
+        if last is not None:
+            before = last
         else:
             kept = self._latest.get(anchor)
             if kept is None:
@@ -443,7 +444,6 @@ class _Side:
     revision: str | None
     ids: list[int]
     probs: dict[int, np.ndarray]
-    given: np.ndarray | None = None  # the anchor's mask the pass started from
 
 
 class JobBusy(InputError):
