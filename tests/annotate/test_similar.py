@@ -9,11 +9,18 @@ from vidseg.annotate.clicks import click_mask
 from vidseg.annotate.similar import FeatureMatcher
 from vidseg.eval.metrics import jaccard
 from vidseg.synthetic import demo_scene
+from vidseg.vos.click_head import ClickModel
 
 
-@pytest.fixture(scope="module")
-def matcher() -> FeatureMatcher:
-    return FeatureMatcher(threads=1)
+@pytest.fixture(scope="module", params=["own", "click head's"])
+def matcher(request: pytest.FixtureRequest) -> FeatureMatcher:
+    """The matcher with its own backbone, or fed the click head's features (as the page runs it)."""
+    if request.param == "own":
+        return FeatureMatcher(threads=1)
+    head = ClickModel(threads=1)
+    m = FeatureMatcher(source=head.features)
+    m.head = head  # type: ignore[attr-defined]
+    return m
 
 
 @pytest.mark.parametrize("obj", [1, 2])
@@ -24,6 +31,9 @@ def test_a_click_finds_the_object_that_looks_like_the_reference(matcher: Feature
     ref = matcher.features((0, "a"), ref_img)
     target = matcher.features((8, "a"), img)
     assert matcher.features((8, "a"), img) is target  # kept
+    head = getattr(matcher, "head", None)
+    if head is not None:  # one backbone run per frame for both, none of the matcher's own
+        assert matcher._backbone is None and head.features((8, "a"), img).f8.shape[2:] == target.shape[1:]
     ys, xs = np.nonzero(truth)
     k = len(ys) // 2
     found = matcher.region(ref, ref_mask, target, int(xs[k]), int(ys[k]), truth.shape)

@@ -58,8 +58,9 @@ class AnnotateSession:
         self.changed = threading.Condition()
         self.propagator = Propagator(self.project, source, engine, on_change=self.notify)
         self._export_lock = threading.Lock()
-        self.matcher = FeatureMatcher()
         self.segmenter = ClickSegmenter()
+        # one backbone for the page: the matcher takes the click head's features of a frame
+        self.matcher = FeatureMatcher(source=lambda key, image: self.segmenter.model.features(key, image))
 
     # -- change notification (the event stream waits on it) ----------------------------------------
     def notify(self) -> None:
@@ -96,8 +97,8 @@ class AnnotateSession:
         def similar(px: int, py: int, positive: bool) -> np.ndarray:
             assert ref is not None
             t, m = ref
-            ours = self.matcher.features((index, "frame"), image)
-            theirs = self.matcher.features((t, str(self.project.revision(t))), self.frames.image(t))
+            ours = self.matcher.features(index, image)
+            theirs = self.matcher.features(t, self.frames.image(t))
             return self.matcher.region(theirs, m if positive else ~m, ours, px, py, m.shape)  # type: ignore[arg-type]
 
         new = click_mask(image, x, y, positive, labels == obj, probability=probability,

@@ -7,10 +7,12 @@ reference's background as the "object" it finds the look-alike a negative click 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
-from vidseg.models.backbone import Backbone
+from vidseg.models.backbone import Backbone, BackboneFeatures
 
 TOP_K = 8  # a pixel's similarity to a side: the mean of its best matches there
 WORK_SHORT = 240  # px: frames are matched at this short side (the backbone's cost falls with the area)
@@ -18,27 +20,28 @@ MAX_REF = 3000  # reference pixels per side at most (an even subsample beyond)
 
 
 class FeatureMatcher:
-    """Backbone features of frames (the last few kept) and regions matched between them."""
+    """Backbone features of frames (the last few kept) and regions matched between them.
 
-    def __init__(self, threads: int = 2, keep: int = 4) -> None:
+    ``source(key, image)``, when given, supplies the backbone's features of a frame (the click
+    head's :meth:`~vidseg.vos.click_head.ClickModel.features`, so the annotation page runs one
+    backbone and computes a frame's features once); otherwise the matcher runs its own backbone
+    at a short side of ``WORK_SHORT``."""
+
+    def __init__(self, threads: int = 2, keep: int = 4,
+                 source: Callable[[object, np.ndarray], BackboneFeatures] | None = None) -> None:
         self._backbone: Backbone | None = None
+        self._source = source
         self.threads = threads
         self.keep = keep
-        self._cache: dict[tuple[int, str], np.ndarray] = {}
+        self._cache: dict[object, np.ndarray] = {}
 
-    def features(self, key: tuple[int, str], image: np.ndarray) -> np.ndarray:
-        """L2-normalised ``C x h x w`` features (stride 8 at a short side of ``WORK_SHORT``) of
-        ``image``; ``key`` names it for the cache."""
+    def features(self, key: object, image: np.ndarray) -> np.ndarray:
+        """L2-normalised ``C x h x w`` features (stride 8) of ``image``; ``key`` names it for the
+        cache (and for the source's)."""
         got = self._cache.get(key)
         if got is not None:
             return got
-        if self._backbone is None:
-            self._backbone = Backbone(self.threads)
-        h, w = image.shape[:2]
-        s = WORK_SHORT / min(h, w)
-        if s < 1:
-            image = cv2.resize(image, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
-        f = self._backbone(image)
+        f = self._source(key, image) if self._source is not None else self._own(image)
         f8, f16 = f.f8[0], f.f16[0]
         h, w = f8.shape[1:]
         up = cv2.resize(f16.transpose(1, 2, 0), (w, h), interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)
@@ -49,6 +52,15 @@ class FeatureMatcher:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = feats
         return feats
+
+    def _own(self, image: np.ndarray) -> BackboneFeatures:
+        if self._backbone is None:
+            self._backbone = Backbone(self.threads)
+        h, w = image.shape[:2]
+        s = WORK_SHORT / min(h, w)
+        if s < 1:
+            image = cv2.resize(image, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
+        return self._backbone(image)
 
     def region(self, ref: np.ndarray, ref_mask: np.ndarray, target: np.ndarray, x: int, y: int,
                size: tuple[int, int]) -> np.ndarray:
