@@ -229,12 +229,10 @@ class Propagator:
     def probability(self, index: int, obj: int) -> np.ndarray | None:
         """Object ``obj``'s propagated probability on frame ``index`` (float32 HxW, 0..1) as the
         last propagation wrote it, or None (a user-set frame, none kept, or not in it)."""
-        kept = self._latest.get(index)
-        if kept is None or self.project.status(index) != "propagated" or kept[0] != self.project.revision(index):
+        current = self._current(index)
+        if current is None or obj not in current[0]:
             return None
-        _, ids, small = kept
-        if obj not in ids:
-            return None
+        ids, small = current
         s = self.project.source
         return cv2.resize(small[1 + ids.index(obj)].astype(np.float32) / 255, (s.width, s.height),
                           interpolation=cv2.INTER_LINEAR)
@@ -272,7 +270,7 @@ class Propagator:
         side = _Side(self.project.revision(p.anchor), [], {})
         self._sides[(p.anchor, p.step)] = side
         other = self._other_side(p)
-        for t, labels, lost, ids, probs, was in self._track(reader, p, before):
+        for t, labels, lost, ids, probs, was in self._track(reader, p, given, before):
             side.ids = ids
             beyond = (t - p.stop) * p.step > 0
             if probs is None:  # the anchor is empty: nothing to blend
@@ -281,35 +279,36 @@ class Propagator:
             self._keep(side.probs, t, probs)
             theirs = other[1].probs.get(t) if other is not None else None
             current = self._current(t) if was is not None else None
+            fused = True
             if was is not None and current is not None:
                 # the change the user made on the anchor, carried to frame t and added to what t has
                 w = 1.0 if other is None else 1 - abs(t - p.anchor) / abs(other[0] - p.anchor)
                 ids, probs = _add_change(current[0], current[1], ids, probs, was[0], was[1], w)
-                labels = np.asarray([0, *ids], np.uint8)[np.argmax(probs, axis=0)]
-                counts = np.bincount(labels.ravel(), minlength=256)
-                lost = [o for o in lost if counts[o] == 0 or o not in ids] if lost else lost
             elif other is not None and theirs is not None:
                 w = abs(t - p.anchor) / abs(other[0] - p.anchor)
                 ids, probs = _blend(ids, probs, 1 - w, other[1].ids, theirs, w)
-                labels = np.asarray([0, *ids], np.uint8)[np.argmax(probs, axis=0)]
-                counts = np.bincount(labels.ravel(), minlength=256)
-                lost = [o for o in lost if counts[o] == 0 or o not in ids] if lost else lost
             elif beyond:
                 yield t, None, lost
                 continue
+            else:
+                fused = False
+            if fused:  # the labels and the lost objects follow the fused probabilities
+                labels = np.asarray([0, *ids], np.uint8)[np.argmax(probs, axis=0)]
+                counts = np.bincount(labels.ravel(), minlength=256)
+                lost = [o for o in lost if counts[o] == 0 or o not in ids] if lost else lost
             kept = self._keep({}, t, probs)
             self._latest[t] = (None, ids, kept)
             yield t, labels, lost
             self._latest[t] = (self.project.revision(t), ids, kept)
 
-    def _track(self, reader: VideoReader, p: Pass, before: np.ndarray | None = None
+    def _track(self, reader: VideoReader, p: Pass, given: np.ndarray | None, before: np.ndarray | None = None
                ) -> Iterator[tuple[int, np.ndarray, list[int], list[int], np.ndarray | None,
                                    tuple[list[int], np.ndarray] | None]]:
         """``(frame, labels, lost ids, ids, probabilities (K+1)xHxW or None, (ids, probabilities)
-        propagated from ``before`` or None)`` for the frames of pass ``p`` after its anchor.
-        ``before``: the anchor's labels before the user changed them, followed by a second tracker
-        on the same frames (the difference between the two is the change the user made)."""
-        given = self.project.mask(p.anchor)
+        propagated from ``before`` or None)`` for the frames of pass ``p`` after its anchor, whose
+        labels are ``given``. ``before``: the anchor's labels before the user changed them,
+        followed by a second tracker on the same frames (the difference between the two is the
+        change the user made)."""
         step = p.step
         if given is None or not given.any():  # the user emptied the anchor: nothing to carry
             empty = np.zeros((self.project.source.height, self.project.source.width), np.uint8)
@@ -388,6 +387,23 @@ class Propagator:
         return kept[1], kept[2]
 
 
+def _channels(p: np.ndarray, of: list[int], ids: list[int]) -> np.ndarray:
+    """``p`` ((K+1) x ..., channel 0 the background, then the objects ``of``) over the objects
+    ``ids`` (a superset), zeros for those it lacks."""
+    out = np.zeros((len(ids) + 1, *p.shape[1:]), np.float32)
+    out[0] = p[0]
+    for k, o in enumerate(ids, 1):
+        if o in of:
+            out[k] = p[1 + of.index(o)]
+    return out
+
+
+def _resized(p: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """Channels-first ``p`` resized to ``size`` (w, h), in its dtype."""
+    w, h = size
+    return cv2.resize(p.transpose(1, 2, 0), (w, h), interpolation=interpolation).reshape(h, w, -1).transpose(2, 0, 1)
+
+
 def _add_change(ids_now: list[int], small_now: np.ndarray, ids_new: list[int], p_new: np.ndarray,
                 ids_was: list[int], p_was: np.ndarray, w: float) -> tuple[list[int], np.ndarray]:
     """MiVOS's difference-aware fusion, without its learned part: what a frame shows now plus
@@ -399,21 +415,9 @@ def _add_change(ids_now: list[int], small_now: np.ndarray, ids_new: list[int], p
     h, w_ = p_new.shape[1:]
     sh, sw = small_now.shape[1:]
     ids = sorted(set(ids_now) | set(ids_new) | set(ids_was))
-
-    def channels(p: np.ndarray, of: list[int]) -> np.ndarray:
-        out = np.zeros((len(ids) + 1, *p.shape[1:]), np.float32)
-        out[0] = p[0]
-        for k, o in enumerate(ids, 1):
-            if o in of:
-                out[k] = p[1 + of.index(o)]
-        return out
-
-    now = channels(small_now.astype(np.float32) / 255, ids_now)
-    was = channels(p_was, ids_was)
-    was_small = cv2.resize(was.transpose(1, 2, 0), (sw, sh), interpolation=cv2.INTER_AREA).reshape(sh, sw, -1)
-    coarse = (1 - w) * now + w * (now - was_small.transpose(2, 0, 1))
-    up = cv2.resize(coarse.transpose(1, 2, 0), (w_, h), interpolation=cv2.INTER_LINEAR).reshape(h, w_, -1)
-    out = w * channels(p_new, ids_new) + up.transpose(2, 0, 1)
+    now = _channels(small_now.astype(np.float32) / 255, ids_now, ids)
+    was_small = _resized(_channels(p_was, ids_was, ids), (sw, sh), cv2.INTER_AREA)
+    out = w * _channels(p_new, ids_new, ids) + _resized((1 - w) * now + w * (now - was_small), (w_, h))
     np.clip(out, 0, 1, out=out)
     out /= np.maximum(out.sum(0, keepdims=True), 1e-6)
     return ids, out
@@ -424,17 +428,9 @@ def _blend(ids_a: list[int], pa: np.ndarray, wa: float, ids_b: list[int], small_
     """``wa * pa + wb * pb`` over the union of both sides' objects (channel 0 the background);
     ``small_b`` is uint8 at a smaller size, scaled up to ``pa``'s."""
     h, w = pa.shape[1:]
-    pb = cv2.resize(small_b.transpose(1, 2, 0), (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
-    pb = pb.transpose(2, 0, 1).astype(np.float32) / 255
+    pb = _resized(small_b, (w, h)).astype(np.float32) / 255
     ids = sorted(set(ids_a) | set(ids_b))
-    out = np.zeros((len(ids) + 1, h, w), np.float32)
-    out[0] = wa * pa[0] + wb * pb[0]
-    for k, o in enumerate(ids, 1):
-        if o in ids_a:
-            out[k] += wa * pa[1 + ids_a.index(o)]
-        if o in ids_b:
-            out[k] += wb * pb[1 + ids_b.index(o)]
-    return ids, out
+    return ids, wa * _channels(pa, ids_a, ids) + wb * _channels(pb, ids_b, ids)
 
 
 @dataclass

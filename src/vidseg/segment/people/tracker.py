@@ -246,8 +246,7 @@ class PeopleSegmenter:
                     seen = np.array([nxt.cx - last.cx, nxt.cy - last.cy]) / (person.stale + 1)
                     v = 0.5 * v + 0.5 * seen
                 roi = Roi(nxt.cx + float(v[0]), nxt.cy + float(v[1]), nxt.size, nxt.angle)
-                area = _area(pose, self.o.work_scale)
-                people.append(_Person(roi, v, pose, 0, area=area, peak=max(person.peak, area), pid=person.pid))
+                people.append(_seen_again(person, roi, v, pose, self.o.work_scale))
             else:
                 r = person.roi
                 people.append(_Person(Roi(r.cx + float(person.velocity[0]), r.cy + float(person.velocity[1]),
@@ -332,9 +331,7 @@ class PeopleSegmenter:
                 alike = blob is not None or 0.6 < nxt.size / person.roi.size < 1.6  # searched: their size
                 if pose.presence >= self.o.new_presence and vis >= self.o.new_visibility - 0.1 and alike and \
                         not self._is_followed(nxt, poses):
-                    area = _area(pose, s)
-                    self.people[i] = _Person(nxt, np.zeros(2), pose, 0, area=area, peak=max(person.peak, area),
-                                             pid=person.pid)
+                    self.people[i] = _seen_again(person, nxt, np.zeros(2), pose, s)
                     maps.append(self._paste(pose, (w, h)))
                     poses.append(pose)
                     self.ids.append(person.pid)
@@ -452,6 +449,13 @@ class PeopleSegmenter:
             out_boxes[i] = (x, y, x + bw, y + bh)
         scores = np.array(seen.presence + blob_scores, np.float32)
         return Instances(masks, out_boxes, scores, np.zeros(n, np.int64)), prob, ids
+
+
+def _seen_again(person: _Person, roi: Roi, velocity: np.ndarray, pose: Pose, scale: float) -> _Person:
+    """``person`` seen with ``pose``: followed from ``roi`` on, with their area (and the largest
+    they were seen with) at the working ``scale``."""
+    area = _area(pose, scale)
+    return _Person(roi, velocity, pose, 0, area=area, peak=max(person.peak, area), pid=person.pid)
 
 
 def _area(pose: Pose, scale: float) -> float:

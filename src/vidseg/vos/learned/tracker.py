@@ -98,7 +98,7 @@ class _LastFeatures:
     """A backbone that gives its last result again for the same image: trackers that share one
     step through the same frames pay for the backbone once."""
 
-    def __init__(self, backbone: Backbone | _LastFeatures) -> None:
+    def __init__(self, backbone: Backbone) -> None:
         self.backbone = backbone
         self._last: tuple[np.ndarray, BackboneFeatures] | None = None
 
