@@ -20,14 +20,18 @@
   propagated from both by distance). J&F is the mean over every frame of the sequence, then
   over sequences. Every step goes through the same code as the page (``AnnotateSession``), with a
   project folder in a temporary directory.
+* **The engine's ceiling**: the same rounds with a perfect correction instead of a click (the worst
+  frame gets its ground-truth mask, uploaded as the page's mask upload does): how far better clicks
+  alone could take the measure, with the same propagation.
 
     python benchmarks/annotate_interactive.py [--data ../shared/data] [--rounds 5] [--engine default]
-        [--sequences a,b] [--markdown] [--json OUT]
+        [--sequences a,b] [--no-ceiling] [--markdown] [--json OUT]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import statistics
@@ -38,6 +42,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from vidseg.annotate.frames import FrameStore
 from vidseg.annotate.session import AnnotateSession
@@ -132,10 +137,18 @@ def _scores(session: AnnotateSession, gts: list[np.ndarray]) -> tuple[float, flo
     return float(np.mean(js)), float(np.mean(fs)), js
 
 
-def interactive(data: Path, seq: str, rounds: int, engine: str, tmp: Path, prime: int = 2) -> dict[str, object]:
+def _png(mask: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(mask.astype(np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def interactive(data: Path, seq: str, rounds: int, engine: str, tmp: Path, prime: int = 2,
+                perfect: bool = False) -> dict[str, object]:
+    """The rounds on ``seq``; ``perfect``: each round's correction is the worst frame's ground truth."""
     root = data / "davis2016-dev"
     gts = [read_mask(p) > 0 for p in sorted((root / "Annotations/480p" / seq).glob("*.png"))]
-    session = AnnotateSession(root / "JPEGImages/480p" / seq, tmp / f"{seq}-{prime}.vidseg", engine=engine)
+    session = AnnotateSession(root / "JPEGImages/480p" / seq, tmp / f"{seq}-{prime}-{perfect}.vidseg", engine=engine)
     session.propagator.prime = prime
     curve: list[float] = []
     j_curve: list[float] = []
@@ -147,6 +160,14 @@ def interactive(data: Path, seq: str, rounds: int, engine: str, tmp: Path, prime
             if r > 0:
                 _, _, js = _scores(session, gts)
                 worst = int(np.argmin(js))
+                if perfect:
+                    session.set_mask(worst, _png(gts[worst]))
+                    session.propagator.start("both")
+                    session.propagator.wait()
+                    j, f, _ = _scores(session, gts)
+                    curve.append((j + f) / 2)
+                    j_curve.append(j)
+                    continue
                 err = correction_click(gts[worst], session.project.labels_or_empty(worst) == 1)
                 if err is None:
                     curve.append(curve[-1])
@@ -178,6 +199,8 @@ def main() -> int:
     ap.add_argument("--prime", type=int, default=2,
                     help="user-set frames put in the engine's memory before each pass (the page's default: 2)")
     ap.add_argument("--skip-latency", action="store_true", help="only the DAVIS interactive measure")
+    ap.add_argument("--no-ceiling", action="store_true",
+                    help="skip the rounds with perfect corrections (the worst frame given its ground truth)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
@@ -191,6 +214,9 @@ def main() -> int:
             out["seek"] = seek_latency(tmp)
         if have:
             out["interactive"] = [interactive(data, s, args.rounds, args.engine, tmp, args.prime)
+                                  for s in args.sequences.split(",") if s]
+            if not args.no_ceiling:
+                out["ceiling"] = [interactive(data, s, args.rounds, args.engine, tmp, args.prime, perfect=True)
                                   for s in args.sequences.split(",") if s]
     lines = _markdown(out, have, args) if not args.skip_latency else [json.dumps(out.get("interactive"))]
     if args.json:
@@ -232,6 +258,16 @@ def _markdown(out: dict[str, object], have: bool, args: argparse.Namespace) -> l
                  + " | ".join(f"**{v:.3f}**" for v in mean) + f" | {np.mean([r['propagate_fps'] for r in inter]):.1f} |")
     lines.append(f"(targets: 1 click >= 0.60, after 5 rounds >= 0.85; propagate fps: the job's frames per "
                  f"second, reading JPEGs, tracking and saving each mask as a PNG; {os.cpu_count()} CPUs, shared)")
+    ceiling = out.get("ceiling")
+    if isinstance(ceiling, list) and ceiling:
+        lines += ["", "The engine's ceiling: the same rounds with a perfect correction in place of each click "
+                      "(the worst frame given its ground-truth mask), the same propagation:", "",
+                  "| " + " | ".join(head) + " |", "| " + " | ".join(["---"] + ["---:"] * (len(head) - 1)) + " |"]
+        for row in ceiling:
+            lines.append(f"| {row['sequence']} | {row['frames']} | " + " | ".join(f"{v:.3f}" for v in row["jf"]) + " |")
+        top = np.mean([row["jf"] for row in ceiling], axis=0)
+        lines.append("| **mean** | **{}** | ".format(sum(int(r["frames"]) for r in ceiling))
+                     + " | ".join(f"**{v:.3f}**" for v in top) + " |")
     return lines
 
 
