@@ -39,17 +39,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from vidseg.annotate.frames import FrameStore
 from vidseg.annotate.session import AnnotateSession
 from vidseg.eval.metrics import f_measure, jaccard
 from vidseg.eval.simulated_user import correction_click, interior_point
 from vidseg.io.images import read_rgb
-from vidseg.io.palette import read_mask
+from vidseg.io.palette import label_image, read_mask
 from vidseg.synthetic import demo_scene, encode_clip
 
 SEQUENCES = ("blackswan", "bmx-trees", "car-shadow", "dance-twirl", "kite-surf")
@@ -138,8 +138,9 @@ def _scores(session: AnnotateSession, gts: list[np.ndarray]) -> tuple[float, flo
 
 
 def _png(mask: np.ndarray) -> bytes:
+    """A DAVIS palette PNG of ``mask`` (object 1), as a user would upload it."""
     buf = io.BytesIO()
-    Image.fromarray(mask.astype(np.uint8)).save(buf, "PNG")
+    label_image(mask.astype(np.uint8)).save(buf, "PNG")
     return buf.getvalue()
 
 
@@ -162,18 +163,13 @@ def interactive(data: Path, seq: str, rounds: int, engine: str, tmp: Path, prime
                 worst = int(np.argmin(js))
                 if perfect:
                     session.set_mask(worst, _png(gts[worst]))
-                    session.propagator.start("both")
-                    session.propagator.wait()
-                    j, f, _ = _scores(session, gts)
-                    curve.append((j + f) / 2)
-                    j_curve.append(j)
-                    continue
-                err = correction_click(gts[worst], session.project.labels_or_empty(worst) == 1)
-                if err is None:
-                    curve.append(curve[-1])
-                    j_curve.append(j_curve[-1])
-                    continue
-                session.click(worst, 1, err[0], err[1], err[2])
+                else:
+                    err = correction_click(gts[worst], session.project.labels_or_empty(worst) == 1)
+                    if err is None:
+                        curve.append(curve[-1])
+                        j_curve.append(j_curve[-1])
+                        continue
+                    session.click(worst, 1, err[0], err[1], err[2])
             session.propagator.start("both")
             session.propagator.wait()
             job = session.propagator.job
@@ -248,26 +244,28 @@ def _markdown(out: dict[str, object], have: bool, args: argparse.Namespace) -> l
     head = ["Sequence", "Frames", "1 click"] + [f"+{r} round{'s' if r > 1 else ''}" for r in range(1, rounds)]
     lines += ["", f"DAVIS interactive measure on davis2016-dev (J&F over every frame; engine `{args.engine}`; "
                   "1 click on frame 0 + propagate, then rounds of 1 corrective click on the worst frame + "
-                  "re-propagate):", "", "| " + " | ".join(head) + " | propagate fps |",
-              "| " + " | ".join(["---"] + ["---:"] * (len(head) - 1)) + " | ---: |"]
-    for row in inter:
-        lines.append(f"| {row['sequence']} | {row['frames']} | " + " | ".join(f"{v:.3f}" for v in row["jf"])
-                     + f" | {row['propagate_fps']:.1f} |")
-    mean = np.mean([row["jf"] for row in inter], axis=0)
-    lines.append("| **mean** | **{}** | ".format(sum(int(r["frames"]) for r in inter))
-                 + " | ".join(f"**{v:.3f}**" for v in mean) + f" | {np.mean([r['propagate_fps'] for r in inter]):.1f} |")
+                  "re-propagate):", "", *_curve_table(head, inter, fps=True)]
     lines.append(f"(targets: 1 click >= 0.60, after 5 rounds >= 0.85; propagate fps: the job's frames per "
                  f"second, reading JPEGs, tracking and saving each mask as a PNG; {os.cpu_count()} CPUs, shared)")
     ceiling = out.get("ceiling")
     if isinstance(ceiling, list) and ceiling:
         lines += ["", "The engine's ceiling: the same rounds with a perfect correction in place of each click "
                       "(the worst frame given its ground-truth mask), the same propagation:", "",
-                  "| " + " | ".join(head) + " |", "| " + " | ".join(["---"] + ["---:"] * (len(head) - 1)) + " |"]
-        for row in ceiling:
-            lines.append(f"| {row['sequence']} | {row['frames']} | " + " | ".join(f"{v:.3f}" for v in row["jf"]) + " |")
-        top = np.mean([row["jf"] for row in ceiling], axis=0)
-        lines.append("| **mean** | **{}** | ".format(sum(int(r["frames"]) for r in ceiling))
-                     + " | ".join(f"**{v:.3f}**" for v in top) + " |")
+                  *_curve_table(head, ceiling, fps=False)]
+    return lines
+
+
+def _curve_table(head: list[str], rows: list[dict[str, Any]], fps: bool) -> list[str]:
+    """A markdown table of J&F per round for each sequence and their mean (and the propagation fps)."""
+    tail = (" | propagate fps |", " | ---: |") if fps else (" |", " |")
+    lines = ["| " + " | ".join(head) + tail[0], "| " + " | ".join(["---"] + ["---:"] * (len(head) - 1)) + tail[1]]
+    for row in rows:
+        lines.append(f"| {row['sequence']} | {row['frames']} | " + " | ".join(f"{v:.3f}" for v in row["jf"])
+                     + (f" | {row['propagate_fps']:.1f} |" if fps else " |"))
+    mean = np.mean([row["jf"] for row in rows], axis=0)
+    lines.append("| **mean** | **{}** | ".format(sum(int(r["frames"]) for r in rows))
+                 + " | ".join(f"**{v:.3f}**" for v in mean)
+                 + (f" | {np.mean([r['propagate_fps'] for r in rows]):.1f} |" if fps else " |"))
     return lines
 
 
