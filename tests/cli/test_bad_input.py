@@ -108,6 +108,9 @@ CASES = [
     ("bench-engine-misspelt", "bench . --engine fastt -q", 2, ["fastt", "classical", "copy"], []),
     ("info-fps-zero", "info frames --fps 0", 2, ["--fps", "positive"], []),
     ("track-fps-not-a-rate", f"track frames -m gt/00000.png -o out --fps fast {T}", 2, ["--fps", "fast"], ["out"]),
+    ("train-engine-zoom-not-a-number", "train-engine frames -o run --zoom 1.5,big -q", 2, ["--zoom", "1.5,big"],
+     ["run"]),
+    ("train-engine-zoom-too-far", "train-engine frames -o run --zoom 9 -q", 2, ["--zoom", "0.25..4"], ["run"]),
     # damaged videos are found, named and, with --strict, stop the run
     ("mkv-cut-in-half-check", "info --check -q half.mkv", 1, ["half.mkv", "frame"], []),
     ("mkv-cut-in-half-track", f"track half.mkv -m gt/00000.png -o out {T}", 1, ["half.mkv", "out.partial"],

@@ -127,3 +127,26 @@ def test_clip_sampler_draws_ordered_frames_and_plays_stills_back_and_forth():
     assert seen_still and seen_video
     batch = sampler.batch(3, max_gap=2)
     assert batch["f16"].shape == (3, 5, 1, 2, 2) and batch["mask"].shape == (3, 5, 8, 8)
+
+
+def test_zoomed_views_keep_frames_and_masks_aligned():
+    import numpy as np
+
+    from vidseg.train.engine_data import Clip, zoomed
+
+    labels = np.zeros((2, 48, 64), np.uint8)
+    labels[:, 30:38, 40:48] = 1  # an 8x8 object whose mean position is (43.5, 33.5)
+    images = np.zeros((2, 48, 64, 3), np.uint8)
+    images[labels.astype(bool)] = 200
+    closer = zoomed(Clip("v", images, labels), 2.0)
+    assert closer.name == "v-zoom2" and closer.images.shape == images.shape
+    assert (closer.labels == 1).sum(axis=(1, 2)).tolist() == [256, 256]  # 16x16: twice the side
+    ys, xs = np.nonzero(closer.labels[0])
+    assert abs(xs.mean() - 32) <= 1 and abs(ys.mean() - 24) <= 1  # the crop centred on the object
+    inner = cv2.erode(closer.labels[0], np.ones((3, 3), np.uint8)).astype(bool)
+    assert inner.sum() == 196 and (closer.images[0][inner] == 200).all()  # the frame moved with it
+    farther = zoomed(Clip("v", images, labels), 0.5)
+    assert (farther.labels == 1).sum(axis=(1, 2)).tolist() == [16, 16]  # 4x4 about the centre
+    ys, xs = np.nonzero(farther.labels[0])
+    assert (xs.min(), ys.min()) == (36, 27)  # (40 - 32) / 2 + 32, (30 - 24) / 2 + 24
+    assert farther.images[0, :12].max() == 0  # the surround is black

@@ -29,6 +29,10 @@ from vidseg.cli.train_options import need_torch, seed_and_threads
 @click.option("--clip-frames", type=click.IntRange(2), default=3, show_default=True,
               help="Frames per training clip: the first one's mask is given, each later one is "
                    "predicted from the memory of the frames before it (3 = STM's triplets).")
+@click.option("--zoom", "zoom", default="", metavar="F,F", callback=lambda _c, _p, v: _factors(v),
+              help="Scale augmentation: each training video is also seen through a fixed camera "
+                   "zoomed by each factor (e.g. 1.5,0.7: closer, crops around the object; farther, "
+                   "the frame shrunk on a black surround). Default: none.")
 @click.option("--init", "init", default=None, metavar="WEIGHTS",
               type=click.Path(exists=True, dir_okay=False),
               help="Start from these weights (a run's engine.pt or checkpoint.pt) instead of at "
@@ -47,7 +51,7 @@ from vidseg.cli.train_options import need_torch, seed_and_threads
               help="Also copy the exported engine over the shipped weights (src/vidseg/vos/learned/weights).")
 @quiet_option
 def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val: str | None,
-                 holdout: str, iterations: int, batch: int, clip_frames: int, init: str | None,
+                 holdout: str, iterations: int, batch: int, clip_frames: int, zoom: list[float], init: str | None,
                  lr: float, seed: int, threads: int, device: str, val_every: int, resume: bool, install: bool, quiet: bool) -> None:
     """Train the learned tracking engine on DAVIS-layout folders (frames + a mask on every frame).
 
@@ -78,7 +82,7 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
     run = Path(output)
     cfg = EngineTrainConfig(davis=list(data), coco=list(coco), val=val,
                             holdout=[s for s in holdout.split(",") if s], iterations=iterations,
-                            batch=batch, clip_frames=clip_frames, init=init, lr=lr,
+                            batch=batch, clip_frames=clip_frames, zooms=zoom, init=init, lr=lr,
                             seed=seed, threads=threads, device=device,
                             val_every=val_every)
     stages = FitProgress(quiet)
@@ -101,6 +105,7 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
                    + "".join(f" --coco {c}" for c in coco) + (f" --val {val}" if val else "")
                    + (f" --holdout {','.join(cfg.holdout)}" if cfg.holdout else "")
                    + f" --iterations {iterations} --batch {batch} --clip-frames {clip_frames}"
+                   + (f" --zoom {','.join(f'{z:g}' for z in zoom)}" if zoom else "")
                    + (f" --init {init}" if init else "") + f" --lr {lr} --seed {seed} -o RUN",
         "validation": _last_scores(run / "log.jsonl"),
     }
@@ -113,6 +118,17 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
         for f in (run / "engine").iterdir():
             shutil.copyfile(f, dest / f.name)
         say(f"Installed as the shipped weights in {dest}")
+
+
+def _factors(text: str) -> list[float]:
+    """``--zoom``'s comma-separated factors; a one-line error for anything else."""
+    try:
+        out = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected factors like 1.5,0.7, got {text!r}", param_hint="--zoom") from None
+    if any(not 0.25 <= f <= 4.0 for f in out):
+        raise click.BadParameter(f"factors must be within 0.25..4, got {text!r}", param_hint="--zoom")
+    return out
 
 
 def _last_scores(log: Path) -> dict:

@@ -113,6 +113,26 @@ def flipped(clip: Clip) -> Clip:
                 np.ascontiguousarray(clip.labels[:, :, ::-1]))
 
 
+def zoomed(clip: Clip, factor: float) -> Clip:
+    """The clip through a fixed camera zoomed by ``factor`` (scale augmentation): above 1, a crop
+    1/``factor`` of the frame's size around the object's mean position (kept inside the frame),
+    enlarged; below 1, the frame shrunk about its centre on a black surround."""
+    _, h, w = clip.labels.shape
+    if factor >= 1.0:
+        ys, xs = np.nonzero(clip.labels.any(axis=0))
+        cx, cy = (float(xs.mean()), float(ys.mean())) if xs.size else (w / 2, h / 2)
+        x0 = min(max(cx - w / (2 * factor), 0.0), w - w / factor)
+        y0 = min(max(cy - h / (2 * factor), 0.0), h - h / factor)
+    else:
+        x0, y0 = w / 2 * (1 - 1 / factor), h / 2 * (1 - 1 / factor)
+    m = np.array([[factor, 0.0, -factor * x0], [0.0, factor, -factor * y0]], np.float64)
+    images = np.stack([cv2.warpAffine(im, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                      borderValue=0) for im in clip.images])
+    labels = np.stack([cv2.warpAffine(lab, m, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                                      borderValue=0) for lab in clip.labels])
+    return Clip(f"{clip.name}-zoom{factor:g}", images, labels)
+
+
 def _read_polygons(label_file: Path, w: int, h: int) -> list[np.ndarray]:
     polys = []
     for line in label_file.read_text().splitlines():

@@ -30,6 +30,7 @@ from vidseg.train.engine_data import (
     extract_features,
     flipped,
     load_davis_clip,
+    zoomed,
 )
 from vidseg.train.engine_net import EngineNet, memory_readout
 
@@ -52,6 +53,7 @@ class EngineTrainConfig:
     max_gap_start: int = 4
     max_gap_end: int = 20
     coco_fraction: float = 0.3
+    zooms: list[float] = field(default_factory=list)  # each video also seen through these fixed zooms
     clip_frames: int = 3  # frames per training clip: the given one and the ones predicted after it
     init: str | None = None  # start from these weights (engine.pt or checkpoint.pt), not at random
     device: str = "cpu"  # torch device to train on ("cpu" or "cuda"); the features stay cached on disk
@@ -92,7 +94,7 @@ def build_banks(cfg: EngineTrainConfig, cache: Path,
                 if name in cfg.holdout:
                     continue
                 clip = load_davis_clip(name, frames, masks)
-                clips += [clip, flipped(clip)]
+                clips += [clip, flipped(clip), *(zoomed(clip, z) for z in cfg.zooms)]
         rng = np.random.default_rng(cfg.seed)
         for root in cfg.coco:
             clips += coco_pseudo_clips(Path(root), rng)
@@ -106,7 +108,8 @@ def build_banks(cfg: EngineTrainConfig, cache: Path,
                 if only is None or n in only]
 
     tag = "-".join(sorted(cfg.holdout)) if cfg.holdout else "all"
-    train = make(f"train-{tag}-coco{len(cfg.coco)}-seed{cfg.seed}", train_clips)
+    zoom = "".join(f"-zoom{z:g}" for z in cfg.zooms)
+    train = make(f"train-{tag}-coco{len(cfg.coco)}{zoom}-seed{cfg.seed}", train_clips)
     val = make("val", lambda: seqs(cfg.val, None)) if cfg.val else None
     hold = (make(f"holdout-{tag}", lambda: [c for r in cfg.davis for c in seqs(r, cfg.holdout)])
             if cfg.holdout else None)
