@@ -126,11 +126,20 @@ def zoomed(clip: Clip, factor: float) -> Clip:
     else:
         x0, y0 = w / 2 * (1 - 1 / factor), h / 2 * (1 - 1 / factor)
     m = np.array([[factor, 0.0, -factor * x0], [0.0, factor, -factor * y0]], np.float64)
-    images = np.stack([cv2.warpAffine(im, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                                      borderValue=0) for im in clip.images])
-    labels = np.stack([cv2.warpAffine(lab, m, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-                                      borderValue=0) for lab in clip.labels])
-    return Clip(f"{clip.name}-zoom{factor:g}", images, labels)
+    images, labels = zip(*(_warp(im, lab, m, (h, w)) for im, lab in zip(clip.images, clip.labels, strict=True)),
+                         strict=True)
+    return Clip(f"{clip.name}-zoom{factor:g}", np.stack(images), np.stack(labels))
+
+
+def _warp(image: np.ndarray, labels: np.ndarray, m: np.ndarray, size: tuple[int, int],
+          image_border: int = cv2.BORDER_CONSTANT) -> tuple[np.ndarray, np.ndarray]:
+    """A frame and its label map moved by the 2x3 affine ``m`` onto a ``size`` (h, w) canvas:
+    bilinear for the frame (``image_border`` outside it, black by default), nearest for the
+    labels (background outside)."""
+    h, w = size
+    return (cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=image_border, borderValue=0),
+            cv2.warpAffine(labels, m, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=0))
 
 
 def _read_polygons(label_file: Path, w: int, h: int) -> list[np.ndarray]:
@@ -199,10 +208,9 @@ def coco_pseudo_clips(root: Path, rng: np.random.Generator, n_frames: int = 3, p
             for _ in range(n_frames - 1):
                 m = np.vstack([_random_affine(rng, size, 1.0), [0, 0, 1]])
                 m_total = m @ m_total
-                frames.append(cv2.warpAffine(base, m_total[:2], (w, h), flags=cv2.INTER_LINEAR,
-                                             borderMode=cv2.BORDER_REFLECT))
-                labs.append(cv2.warpAffine(base_lab, m_total[:2], (w, h), flags=cv2.INTER_NEAREST,
-                                           borderMode=cv2.BORDER_CONSTANT, borderValue=0))
+                frame, lab = _warp(base, base_lab, m_total[:2], size, image_border=cv2.BORDER_REFLECT)
+                frames.append(frame)
+                labs.append(lab)
             clips.append(Clip(f"coco-{image_path.stem}-{rep}", np.stack(frames), np.stack(labs)))
     return clips
 
