@@ -50,6 +50,21 @@ def test_every_engine_follows_a_moving_object(name: str) -> None:
     assert float(np.mean(ious)) > 0.7  # the first mask copied would score about 0.25 here
 
 
+@pytest.mark.parametrize("name", engine_names())
+def test_every_engines_twin_starts_fresh_with_the_same_settings_and_tracks_alike(name: str) -> None:
+    scene = motion_scene("translate", 4)
+    tracker = make_tracker(name)
+    img, gt = scene.render(0)
+    tracker.step(img, gt)
+    twin = tracker.twin()  # type: ignore[attr-defined]
+    assert type(twin) is type(tracker) and getattr(twin, "config", None) == getattr(tracker, "config", None)
+    assert twin.object_ids == []
+    twin.step(img, gt)
+    for t in range(1, 4):
+        img = scene.render(t)[0]
+        assert np.array_equal(tracker.step(img), twin.step(img))
+
+
 @pytest.mark.parametrize("name", ["default", "fast"])
 def test_step_errors(name: str) -> None:
     img, gt = motion_scene("translate", 2).render(0)

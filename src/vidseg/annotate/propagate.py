@@ -39,7 +39,7 @@ from vidseg.io.reader import open_video
 from vidseg.io.reverse import frames_backward
 from vidseg.io.source import VideoReader
 from vidseg.vos.engines import make_tracker
-from vidseg.vos.stepping import Tracker
+from vidseg.vos.stepping import SteppingTracker, Tracker
 
 DIRECTIONS = ("both", "forward", "backward")
 LOST_SHARE = 0.05  # an object below this share of its area on the anchor frame is flagged lost
@@ -320,11 +320,9 @@ class Propagator:
         assert self._tracker is not None
         runs = [(self._tracker, given, ids)]
         if before is not None and before.any():
-            if self._second is None:
-                self._second = self._factory()
-                share = getattr(self._tracker, "share_frame_work", None)
-                if share is not None:  # the learned engine: one backbone run a frame for both
-                    share(self._second)
+            if self._second is None:  # an engine's twin shares its per-frame work where it can
+                self._second = (self._tracker.twin() if isinstance(self._tracker, SteppingTracker)
+                                else self._factory())
             runs.append((self._second, before, [int(v) for v in np.unique(before) if v]))
         for tracker, _, _ in runs:
             tracker.reset()

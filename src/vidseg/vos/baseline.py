@@ -21,6 +21,9 @@ class CopyTracker(SteppingTracker):
         super().reset()
         self._labels = None
 
+    def twin(self) -> CopyTracker:
+        return CopyTracker()
+
     def step(self, image: np.ndarray, mask: np.ndarray | None = None,
              objects: Iterable[int] | None = None) -> np.ndarray:
         image, mask, given = self._check_step(image, mask, objects)

@@ -16,6 +16,10 @@ and ``vidseg track`` rely on nothing else):
 * ``probabilities() -> (ids, p)``: the last step's ids and ``(K+1, H, W)`` float32 probabilities,
   channel 0 the background, summing to 1 per pixel.
 * ``reset()``: forget every object and frame; the next step needs a mask again.
+* ``twin()`` (the engines of :class:`SteppingTracker`): a fresh tracker with the same settings
+  that steps through the same frames right after this one (a correction followed side by side
+  with the mask before it); the learned engine's twin shares its loaded graphs and each frame's
+  backbone run.
 
 Bad input raises :class:`~vidseg.errors.InputError`.
 """
@@ -99,6 +103,10 @@ class SteppingTracker(ABC):
     def step(self, image: np.ndarray, mask: np.ndarray | None = None,
              objects: Iterable[int] | None = None) -> np.ndarray:
         """Track one frame; ``mask`` adds or corrects the objects it gives. Returns HxW uint8 labels."""
+
+    @abstractmethod
+    def twin(self) -> SteppingTracker:
+        """A fresh tracker with this one's settings, stepping through the same frames right after it."""
 
     def reset(self) -> None:
         """Forget every object and frame: the next step needs a mask again."""

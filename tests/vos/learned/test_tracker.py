@@ -97,11 +97,12 @@ def test_a_correction_keeps_the_masks_given_before_and_remove_forgets_them():
     assert not any(1 in e.values for e in tracker._memory.entries()) and 1 not in tracker._target
 
 
-def test_trackers_sharing_frame_work_run_the_backbone_once_a_frame_with_the_same_results():
+def test_a_twin_shares_the_graphs_and_runs_the_backbone_once_a_frame_with_the_same_results():
     sc = scene("cross", 6)
     alone = LearnedTracker(LEARNED_PRESETS["fast"])
-    first, second = LearnedTracker(LEARNED_PRESETS["fast"]), LearnedTracker(LEARNED_PRESETS["fast"])
-    first.share_frame_work(second)
+    first = LearnedTracker(LEARNED_PRESETS["fast"])
+    second = first.twin()
+    assert second._graphs is first._graphs and second.config == first.config
     runs = []
     backbone = first._backbone.backbone  # type: ignore[union-attr]
     first._backbone.backbone = lambda image: runs.append(1) or backbone(image)  # type: ignore[union-attr]

@@ -70,6 +70,10 @@ class ClassicalTracker(SteppingTracker):
         super().__init__()
         self.reset()
 
+    def twin(self) -> ClassicalTracker:
+        """A fresh tracker with this one's settings."""
+        return ClassicalTracker(self.config)
+
     def reset(self) -> None:
         """Forget every object and frame: the next step needs a mask again."""
         super().reset()

@@ -113,13 +113,20 @@ class _LastFeatures:
 class LearnedTracker(SteppingTracker):
     """Follow objects with the learned engine; ``step(image, mask, objects)`` as every engine."""
 
-    def __init__(self, config: LearnedConfig | str | None = None) -> None:
+    def __init__(self, config: LearnedConfig | str | None = None, *, _sharing: LearnedTracker | None = None
+                 ) -> None:
         if config is None or isinstance(config, str):
             config = get_learned_preset(config or "default")
         super().__init__()
         self.config = config
-        self._graphs = EngineGraphs.load(config.weights, config.threads)
-        self._backbone: Backbone | _LastFeatures = Backbone(threads=config.threads)
+        self._backbone: Backbone | _LastFeatures
+        if _sharing is None:
+            self._graphs = EngineGraphs.load(config.weights, config.threads)
+            self._backbone = Backbone(threads=config.threads)
+        else:  # a twin: the same sessions, and the backbone's last result reused
+            if not isinstance(_sharing._backbone, _LastFeatures):
+                _sharing._backbone = _LastFeatures(_sharing._backbone)
+            self._graphs, self._backbone = _sharing._graphs, _sharing._backbone
         self._guided = GuidedUpsampler(config.guided_radius, config.guided_eps)
         self._classical: ClassicalTracker | None = None
         if config.classical:
@@ -149,13 +156,10 @@ class LearnedTracker(SteppingTracker):
     def _start(self, size: tuple[int, int]) -> None:
         self._small_size = work_size(size, self.config.work_short)
 
-    def share_frame_work(self, other: object) -> None:
-        """Let ``other`` (a learned tracker at the same working size, stepping through the same
-        frames right after this one) reuse this tracker's backbone features of each frame."""
-        if isinstance(other, LearnedTracker) and other.config.work_short == self.config.work_short:
-            if not isinstance(self._backbone, _LastFeatures):
-                self._backbone = _LastFeatures(self._backbone)
-            other._backbone = self._backbone
+    def twin(self) -> LearnedTracker:
+        """A fresh tracker with this one's settings that shares its loaded graphs and, stepping
+        through the same frames right after this one, its backbone features of each frame."""
+        return LearnedTracker(self.config, _sharing=self)
 
     def step(self, image: np.ndarray, mask: np.ndarray | None = None,
              objects: Iterable[int] | None = None) -> np.ndarray:
