@@ -39,7 +39,7 @@ models: install
 test: install-dev lint models
 	$(BIN)/python -m pytest -q
 
-# Rebuild the learned tracking engine's shipped weights from ../shared/data (about 45 min on 2 cores).
+# Rebuild the learned tracking engine's shipped weights from ../shared/data (about 65 min on 2 cores).
 DATA ?= ../shared/data
 engine: install-dev
 	$(BIN)/vidseg train-engine $(DATA)/davis2016-train --coco $(DATA)/coco128 \

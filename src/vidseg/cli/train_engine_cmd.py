@@ -13,8 +13,9 @@ from vidseg.cli.train_options import need_torch, seed_and_threads
 @click.command("train-engine", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("data", nargs=-1, required=True, metavar="DAVIS_DIR...")
 @click.option("-o", "--output", "output", required=True, metavar="RUN",
-              help="Run folder: feature cache, config.json, log.jsonl, checkpoint.pt, curve.png and "
-                   "the exported engine under RUN/engine/ (key/value/decoder .onnx + card.json).")
+              help="Run folder: feature cache, config.json, log.jsonl, checkpoint.pt, curve.png, "
+                   "refiner.pt and the exported engine under RUN/engine/ (key/value/decoder/refine "
+                   ".onnx + card.json).")
 @click.option("--coco", "coco", multiple=True, metavar="DIR",
               help="A coco128-style folder (images/ + instance_segmentation/labels/ YOLO-seg "
                    "polygons) whose images become short pseudo-videos; repeatable.")
@@ -37,6 +38,10 @@ from vidseg.cli.train_options import need_torch, seed_and_threads
               type=click.Path(exists=True, dir_okay=False),
               help="Start from these weights (a run's engine.pt or checkpoint.pt) instead of at "
                    "random: a second stage of training.")
+@click.option("--refine-iterations", type=click.IntRange(0), default=2000, show_default=True,
+              help="Iterations of the second stage: a mask refiner trained on the engine's own "
+                   "predictions over the training sequences (run forward and backward) sharpens "
+                   "each mask to the working resolution, near its edge. 0: no refiner.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
               help="Peak learning rate (AdamW, warm-up then cosine decay).")
 @seed_and_threads
@@ -52,12 +57,13 @@ from vidseg.cli.train_options import need_torch, seed_and_threads
 @quiet_option
 def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val: str | None,
                  holdout: str, iterations: int, batch: int, clip_frames: int, zoom: list[float], init: str | None,
-                 lr: float, seed: int, threads: int, device: str, val_every: int, resume: bool, install: bool, quiet: bool) -> None:
+                 refine_iterations: int, lr: float, seed: int, threads: int, device: str, val_every: int, resume: bool, install: bool, quiet: bool) -> None:
     """Train the learned tracking engine on DAVIS-layout folders (frames + a mask on every frame).
 
     The frozen EfficientNet-Lite0 backbone's features are computed once and cached in RUN; the
     trainable value encoder and mask decoder learn from short clips (the first frame's mask
-    given, each later frame predicted from memory). Needs the torch extra (torch==2.13.0).
+    given, each later frame predicted from memory); then a mask refiner learns from the
+    exported engine's predictions. Needs the torch extra (torch==2.13.0).
 
     \b
     The shipped weights were made with:
@@ -91,7 +97,6 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
         stages.stage(f"features {rec['set']}", rec["done"], rec["total"])
 
     follow_training(run_training(cfg, run, resume=resume, progress=on_progress), iterations, quiet)
-    stages.close()
     net = EngineNet()
     net.load_state_dict(load_weights(run / "engine.pt"))
     plot_curve(run / "log.jsonl", run / "curve.png")
@@ -106,10 +111,22 @@ def train_engine(data: tuple[str, ...], output: str, coco: tuple[str, ...], val:
                    + (f" --holdout {','.join(cfg.holdout)}" if cfg.holdout else "")
                    + f" --iterations {iterations} --batch {batch} --clip-frames {clip_frames}"
                    + (f" --zoom {','.join(f'{z:g}' for z in zoom)}" if zoom else "")
-                   + (f" --init {init}" if init else "") + f" --lr {lr} --seed {seed} -o RUN",
+                   + (f" --init {init}" if init else "") + f" --refine-iterations {refine_iterations}"
+                   + f" --lr {lr} --seed {seed} -o RUN",
         "validation": _last_scores(run / "log.jsonl"),
     }
-    export_engine(net, run / "engine", card)
+    export_engine(net, run / "engine", card)  # the refiner learns from this engine's predictions
+    if refine_iterations:
+        from vidseg.train.engine_refine import collect_samples, load_refiner, train_refiner
+
+        samples = collect_samples(run / "engine", list(data), cfg.holdout, threads,
+                                  progress=lambda done, total: stages.stage("refiner samples", done, total))
+        stages.close()
+        follow_training(train_refiner(samples, run, refine_iterations, seed=seed, threads=threads),
+                        refine_iterations, quiet)
+        card["refiner"] = {"iterations": refine_iterations, "samples": len(samples.images)}
+        export_engine(net, run / "engine", card, load_refiner(run / "refiner.pt"))
+    stages.close()
     say(f"Engine exported to {run / 'engine'}; curve {run / 'curve.png'}")
     if install:
         from vidseg.vos.learned.weights import shipped_weights_dir

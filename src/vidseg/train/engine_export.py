@@ -1,4 +1,5 @@
-"""Export a trained engine to the three ONNX graphs the tracker runs, with a model card."""
+"""Export a trained engine to the ONNX graphs the tracker runs (three, and the refiner's where
+there is one), with a model card."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 
 from vidseg.io.atomic import write_bytes_atomic
 from vidseg.models.cache import sha256_file
-from vidseg.train.engine_net import F4, F8, F16, KEY_DIM, VALUE_DIM, EngineNet
+from vidseg.train.engine_net import F4, F8, F16, KEY_DIM, VALUE_DIM, EngineNet, MaskRefiner
 
 OPSET = 17
 
@@ -47,16 +48,31 @@ def export_graphs(net: EngineNet) -> dict[str, bytes]:
     }
 
 
-def export_engine(net: EngineNet, folder: Path, card: dict) -> dict:
-    """Write ``key.onnx``, ``value.onnx``, ``decoder.onnx`` and ``card.json`` (the given card plus
-    each file's SHA-256) into ``folder``; returns the card."""
+def export_refiner(refiner: MaskRefiner) -> bytes:
+    """The ``refine`` ONNX graph (dynamic batch and size)."""
+    h, w = 240, 432
+    size = {0: "n", 2: "h", 3: "w"}
+    return export_onnx(refiner.eval(), (torch.zeros(1, 3, h, w), torch.zeros(1, 1, h // 4, w // 4),
+                                        torch.zeros(1, F4, h // 4, w // 4)),
+                       ["image", "logits4", "f4"], "logits", {n: size for n in ("image", "logits4", "f4", "logits")})
+
+
+def export_engine(net: EngineNet, folder: Path, card: dict, refiner: MaskRefiner | None = None) -> dict:
+    """Write ``key.onnx``, ``value.onnx``, ``decoder.onnx`` (and ``refine.onnx`` with a refiner)
+    and ``card.json`` (the given card plus each file's SHA-256) into ``folder``; returns the card."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
-    for name, data in export_graphs(net).items():
+    graphs = export_graphs(net)
+    if refiner is not None:
+        graphs["refine"] = export_refiner(refiner)
+    else:
+        (folder / "refine.onnx").unlink(missing_ok=True)
+    for name, data in graphs.items():
         path = folder / f"{name}.onnx"
         write_bytes_atomic(path, data)
         files[path.name] = sha256_file(path)
     card = {**card, "files": files, "key_dim": KEY_DIM, "value_dim": VALUE_DIM,
-            "parameters": sum(p.numel() for p in net.parameters())}
+            "parameters": sum(p.numel() for p in net.parameters())
+            + (sum(p.numel() for p in refiner.parameters()) if refiner is not None else 0)}
     write_bytes_atomic(folder / "card.json", (json.dumps(card, indent=1) + "\n").encode())
     return card

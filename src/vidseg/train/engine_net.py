@@ -11,6 +11,9 @@ On top of it, as in STM / STCN:
 - :class:`MaskDecoder`: the read-out value, the query frame's features (skip connections at
   strides 16, 8 and 4) and the previous frame's mask as a location prior -> mask logits at
   stride 4.
+- :class:`MaskRefiner`: an object's stride-4 logits with the frame and its stride-4 features ->
+  logits at the working resolution (thin parts the stride-4 grid cannot hold: wheels, lines,
+  limbs). Trained after the rest, on the engine's own predictions.
 """
 
 from __future__ import annotations
@@ -117,6 +120,46 @@ def memory_readout(query_key: torch.Tensor, memory_keys: torch.Tensor,
     weights = torch.softmax(sim / math.sqrt(c), dim=1)        # over memory positions
     out = torch.einsum("bvm,bmq->bvq", memory_values, weights)
     return out.view(b, -1, h, w)
+
+
+class MaskRefiner(nn.Module):
+    """Stride-4 logits + the working frame + its stride-4 features -> logits at the frame's size.
+
+    Two upsampling stages (stride 2, then 1), each adding a correction to the bilinear
+    upsampling of the stage before; the corrections start at zero, so an untrained refiner is
+    plain bilinear upsampling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.context4 = conv3(F4 + 1, 16)
+        self.image2 = conv3(3, 16, stride=2)
+        self.fuse2 = conv3(16 + 16 + 1, 16)
+        self.mix2 = conv3(16, 16)
+        self.out2 = conv3(16, 1)
+        self.image1 = conv3(3, 8)
+        self.fuse1 = conv3(16 + 8 + 1, 8)
+        self.out1 = conv3(8, 1)
+        for layer in (self.out2, self.out1):
+            nn.init.zeros_(layer.weight)
+            assert layer.bias is not None
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, image: torch.Tensor, logits4: torch.Tensor, f4: torch.Tensor) -> torch.Tensor:
+        """``image`` (N, 3, H, W) as the backbone takes it ((rgb - 127) / 128), ``logits4``
+        (N, 1, H/4, W/4), ``f4`` (N, 24, H/4, W/4) -> logits (N, 1, H, W)."""
+        x4 = F.relu(self.context4(torch.cat([f4, _squash(logits4)], 1)))
+        up = _up2(logits4)
+        x2 = F.relu(self.fuse2(torch.cat([_up2(x4), F.relu(self.image2(image)), _squash(up)], 1)))
+        x2 = F.relu(self.mix2(x2))
+        logits2 = up + self.out2(x2)
+        up = _up2(logits2)
+        x1 = F.relu(self.fuse1(torch.cat([_up2(x2), F.relu(self.image1(image)), _squash(up)], 1)))
+        return up + self.out1(x1)
+
+
+def _squash(logits: torch.Tensor) -> torch.Tensor:
+    """Logits as a bounded input (the gates push dropped parts to -8 and beyond)."""
+    return logits.clamp(-10.0, 10.0) / 5.0
 
 
 class EngineNet(nn.Module):

@@ -4,6 +4,7 @@ locality gate. The tracking scenarios every engine must pass are in ``tests/vos/
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -116,3 +117,41 @@ def test_a_twin_shares_the_graphs_and_runs_the_backbone_once_a_frame_with_the_sa
         first.step(img)
         assert np.array_equal(second.step(img), alone.step(img))
     assert len(runs) == 6  # one backbone run a frame for the two trackers
+
+
+def test_a_refiner_changes_masks_only_near_their_edges(tmp_path):
+    torch = pytest.importorskip("torch")
+    import json
+    import shutil
+
+    import cv2
+
+    from vidseg.models.cache import sha256_file
+    from vidseg.train.engine_export import export_refiner
+    from vidseg.train.engine_net import MaskRefiner
+    from vidseg.vos.learned.weights import shipped_weights_dir
+
+    torch.manual_seed(0)
+    refiner = MaskRefiner()
+    for p in refiner.parameters():
+        p.data += 0.3 * torch.randn_like(p)
+    shutil.copytree(shipped_weights_dir(), tmp_path / "w")
+    (tmp_path / "w" / "refine.onnx").write_bytes(export_refiner(refiner))
+    card = json.loads((tmp_path / "w" / "card.json").read_text())
+    card["files"]["refine.onnx"] = sha256_file(tmp_path / "w" / "refine.onnx")
+    (tmp_path / "w" / "card.json").write_text(json.dumps(card))
+    cfg = LearnedConfig(weights=str(tmp_path / "w"), threads=1)
+    plain, refined = LearnedTracker(replace(cfg, refine=False)), LearnedTracker(cfg)
+    assert plain._graphs.refine is not None
+    sc = scene("translate", 4)
+    changed = 0
+    for t in range(4):
+        img, gt = sc.render(t)
+        a = plain.step(img, gt if t == 0 else None)
+        b = refined.step(img, gt if t == 0 else None)
+        diff = a != b
+        changed += int(diff.sum())
+        edge = cv2.morphologyEx((a > 0).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+        near = cv2.dilate(edge.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0  # 3 working px, and some
+        assert not (diff & ~near).any()
+    assert changed > 0

@@ -30,6 +30,8 @@ class LearnedConfig:
     top_k: int = 0  # memory positions each query position reads from (0 = all: as accurate, faster here)
     locality: float = 0.25  # keep predicted parts within this many object sizes of the previous mask (0 = off)
     target_gate: float = 0.15  # drop predicted parts a linear model of the given frames scores under this (0 = off)
+    refine: bool = True  # sharpen masks to the working resolution with the trained refiner (if any)
+    refine_band: int = 3  # ... changing them only this many working pixels around the edge (0 = anywhere)
     guided_radius: int = 0  # guided-filter radius (working px) snapping edges to the image (0 = off)
     guided_eps: float = 1e-3  # guided-filter regulariser (intensities in 0..1)
     classical: str | None = None  # also run this classical preset and fuse its probabilities
@@ -43,8 +45,8 @@ class LearnedConfig:
         if self.memory_every < 1 or self.memory_work < 0 or self.memory_given < 1:
             raise InputError("memory_every and memory_given must be >= 1, memory_work >= 0")
         if (self.top_k < 0 or self.long_term < 0 or self.threads < 1 or self.locality < 0
-                or self.target_gate < 0):
-            raise InputError("top_k, long_term, locality and target_gate must be >= 0, threads >= 1")
+                or self.target_gate < 0 or self.refine_band < 0):
+            raise InputError("top_k, long_term, locality, target_gate and refine_band must be >= 0, threads >= 1")
 
     def make_tracker(self) -> LearnedTracker:
         from vidseg.vos.learned.tracker import LearnedTracker
@@ -53,7 +55,8 @@ class LearnedConfig:
 
 
 LEARNED_PRESETS: dict[str, LearnedConfig] = {
-    "fast": LearnedConfig(name="fast", work_short=176, memory_work=3),
+    # no refiner: it costs about a quarter of the speed, and fast must stay above 30 fps
+    "fast": LearnedConfig(name="fast", work_short=176, memory_work=3, refine=False),
     # a working-memory entry every 20 frames, two kept: predicted frames in memory carry their
     # mistakes on (spectators taken for a dancer); with fewer, J&F rose on dev (0.672 -> 0.688) and
     # on the left-out train sequences (0.710 -> 0.719); fast and accurate did not gain from it

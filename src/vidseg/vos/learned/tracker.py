@@ -4,7 +4,8 @@ trained value encoder and mask decoder (STM / STCN / XMem family), run with ONNX
 Per frame: backbone features at strides 4/8/16 of the frame resized to the working resolution;
 a key per stride-16 position; each object's read-out from the bounded :class:`FeatureMemory`;
 the decoder turns read-out, skip features and the object's previous mask into logits at
-stride 4; objects are merged by soft aggregation (every pixel gets one label) and upsampled to
+stride 4; the refiner (where the weights have one) sharpens them to the working resolution with
+the frame; objects are merged by soft aggregation (every pixel gets one label) and upsampled to
 the full resolution. Masks given on a frame are kept exactly there and enter the memory.
 """
 
@@ -89,6 +90,16 @@ def keep_near(logits: np.ndarray, prev: np.ndarray, reach: float, min_area: floa
     return np.where(far & ~keep, np.minimum(logits, -8.0), logits).astype(np.float32)
 
 
+def edge_band(logits: np.ndarray, radius: int) -> np.ndarray:
+    """Where a refiner may change ``logits``: within ``radius`` pixels of the edge of
+    ``logits > 0`` (everywhere when ``radius`` is 0). The refiner learns with the same band."""
+    if radius <= 0:
+        return np.ones(logits.shape, bool)
+    inside = (logits > 0).astype(np.uint8)
+    square = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+    return (cv2.dilate(inside, square) > 0) & ~(cv2.erode(inside, square) > 0)
+
+
 def _repeat(feats: BackboneFeatures, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The frame's features once per object (the graphs take a batch of objects)."""
     return tuple(np.repeat(a, n, 0) for a in (feats.f4, feats.f8, feats.f16))  # type: ignore[return-value]
@@ -150,6 +161,8 @@ class LearnedTracker(SteppingTracker):
         self._last_probs: np.ndarray | None = None
         #: the last frame's backbone features at the working size (for heads that share them)
         self.last_features: BackboneFeatures | None = None
+        #: the last frame's decoded stride-4 logits per predicted object (what the refiner learns from)
+        self.last_logits4: dict[int, np.ndarray] = {}
         self._frame = -1
         self._since_work = 0
 
@@ -178,7 +191,7 @@ class LearnedTracker(SteppingTracker):
                   if self._target is not None else None)
 
         predicted = [o for o in self.objects.ids if o not in given]
-        logits4 = self._decode(query, feats, predicted, design)
+        logits4 = self.last_logits4 = self._decode(query, feats, predicted, design)
         for o in given:
             if o in self.objects:  # a correction: what memory predicted of this object is replaced
                 self._memory.drop_predicted(o)
@@ -186,7 +199,8 @@ class LearnedTracker(SteppingTracker):
         ids = self.objects.ids
         p4 = self._object_probs(ids, logits4, mask, given, (h4, w4))
         agg4 = aggregate(p4)[1:]
-        agg_work = aggregate(self._object_probs(ids, logits4, mask, given, (h, w)))
+        sharp = self._refine(small, feats.f4, logits4)
+        agg_work = aggregate(self._object_probs(ids, sharp, mask, given, (h, w)))
         agg_full = self._to_full(small, image, agg_work)
         if self._classical is not None:
             agg_full = self._fuse_classical(image, mask, given, ids, agg_full)
@@ -204,6 +218,33 @@ class LearnedTracker(SteppingTracker):
         self._prev4 = {o: agg4[k] for k, o in enumerate(ids)}
         self._remember(query, feats, ids, agg4, list(given))
         return labels
+
+    def _refine(self, small: np.ndarray, f4: np.ndarray, logits4: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """Each object's logits at the working size through the refiner graph, run on a crop
+        around where the object may be (logits above -6, with a margin of 4 cells) and kept within
+        ``refine_band`` pixels of the predicted edge; the stride-4 logits as they are where the
+        weights have no refiner or ``refine`` is off."""
+        graph = self._graphs.refine
+        if graph is None or not self.config.refine or not logits4:
+            return logits4
+        h4, w4 = f4.shape[2:]
+        image = ((small.astype(np.float32) - 127.0) / 128.0).transpose(2, 0, 1)[None]
+        out = {}
+        for o, logits in logits4.items():
+            full = cv2.resize(logits, (w4 * 4, h4 * 4), interpolation=cv2.INTER_LINEAR)
+            rows, cols = np.nonzero(logits > -6.0)
+            if len(rows):
+                y0, y1 = max(0, rows.min() - 4), min(h4, rows.max() + 5)
+                x0, x1 = max(0, cols.min() - 4), min(w4, cols.max() + 5)
+                crop = graph.run(None, {
+                    "image": np.ascontiguousarray(image[:, :, 4 * y0:4 * y1, 4 * x0:4 * x1]),
+                    "logits4": np.ascontiguousarray(logits[None, None, y0:y1, x0:x1], np.float32),
+                    "f4": np.ascontiguousarray(f4[:, :, y0:y1, x0:x1])})[0]
+                base = full[4 * y0:4 * y1, 4 * x0:4 * x1]
+                full[4 * y0:4 * y1, 4 * x0:4 * x1] = np.where(edge_band(base, self.config.refine_band),
+                                                              crop[0, 0], base)
+            out[o] = full
+        return out
 
     def _to_full(self, small: np.ndarray, image: np.ndarray, agg_work: np.ndarray) -> np.ndarray:
         """(K+1, H, W) probabilities at full resolution from the working ones: bilinear, or
@@ -258,8 +299,8 @@ class LearnedTracker(SteppingTracker):
 
     def _object_probs(self, ids: list[int], logits4: dict[int, np.ndarray], mask: np.ndarray | None,
                       given: list[int], size: tuple[int, int]) -> np.ndarray:
-        """(K, h, w) probabilities of each object at ``size``: decoded ones upsampled from their
-        stride-4 logits, given ones from the mask (which also clears the others under it)."""
+        """(K, h, w) probabilities of each object at ``size``: decoded ones resized from their
+        logits (at stride 4, or refined to the working size), given ones from the mask (which also clears the others under it)."""
         out = np.zeros((len(ids), *size), np.float32)
         decoded = [o for o in ids if o in logits4]
         if decoded:

@@ -1,5 +1,6 @@
-"""The learned engine's trained graphs (``key``, ``value``, ``decoder`` ONNX files with a
-``card.json`` giving their SHA-256), checked and opened with ONNX Runtime."""
+"""The learned engine's trained graphs (``key``, ``value``, ``decoder`` ONNX files, and a
+``refine`` graph where the weights have one, with a ``card.json`` giving their SHA-256), checked
+and opened with ONNX Runtime."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from vidseg.errors import InputError
 from vidseg.models.cache import sha256_file
 
 GRAPHS = ("key", "value", "decoder")
+OPTIONAL_GRAPHS = ("refine",)  # loaded when the card lists them
 
 
 def shipped_weights_dir() -> Path:
@@ -67,13 +69,17 @@ def ort_session(path: Path, threads: int) -> Any:
 
 @dataclass
 class EngineGraphs:
-    """Open sessions of the three graphs."""
+    """Open sessions of the graphs (``refine`` is None for weights without a refiner)."""
 
     key: Any
     value: Any
     decoder: Any
+    refine: Any = None
 
     @classmethod
     def load(cls, folder: str | Path | None = None, threads: int = 2) -> EngineGraphs:
-        paths = verified_graph_paths(Path(folder) if folder else shipped_weights_dir())
+        where = Path(folder) if folder else shipped_weights_dir()
+        listed = read_card(where)["files"]
+        graphs = GRAPHS + tuple(g for g in OPTIONAL_GRAPHS if f"{g}.onnx" in listed)
+        paths = verified_graph_paths(where, graphs)
         return cls(**{name: ort_session(p, threads) for name, p in paths.items()})
