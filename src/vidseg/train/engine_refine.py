@@ -25,6 +25,7 @@ from vidseg.io.atomic import atomic_path
 from vidseg.io.palette import read_mask
 from vidseg.train.engine_data import davis_sequences
 from vidseg.train.engine_net import MaskRefiner
+from vidseg.vos.learned.tracker import refiner_image
 
 CROP = (160, 224)  # (h, w) of a training crop at the working resolution (multiples of 4)
 
@@ -115,7 +116,7 @@ def _batch(s: RefinerSamples, rows: np.ndarray, rng: np.random.Generator
         t = s.targets[r, y:y + ch, x:x + cw]
         if rng.random() < 0.5:
             im, lg, f4, t = im[:, ::-1], lg[:, ::-1], f4[:, :, ::-1], t[:, ::-1]
-        ims.append(im.transpose(2, 0, 1))
+        ims.append(im)
         lgs.append(lg[None])
         fs.append(f4)
         ts.append(t[None])
@@ -123,7 +124,7 @@ def _batch(s: RefinerSamples, rows: np.ndarray, rng: np.random.Generator
     def stack(parts: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(np.stack(parts), dtype=np.float32))
 
-    return (stack(ims) - 127.0) / 128.0, stack(lgs), stack(fs), stack(ts) / 255.0
+    return torch.from_numpy(np.ascontiguousarray(refiner_image(np.stack(ims)))), stack(lgs), stack(fs), stack(ts) / 255.0
 
 
 def refiner_loss(refiner: MaskRefiner, image: torch.Tensor, logits4: torch.Tensor, f4: torch.Tensor,

@@ -90,6 +90,13 @@ def keep_near(logits: np.ndarray, prev: np.ndarray, reach: float, min_area: floa
     return np.where(far & ~keep, np.minimum(logits, -8.0), logits).astype(np.float32)
 
 
+def refiner_image(rgb: np.ndarray) -> np.ndarray:
+    """Uint8 RGB ``HxWx3`` (or ``NxHxWx3``) as the refiner takes it: ``(N, 3, H, W)`` float32
+    ``(rgb - 127) / 128``, the backbone's scaling."""
+    x = rgb[None] if rgb.ndim == 3 else rgb
+    return np.ascontiguousarray((x.astype(np.float32) - 127.0) / 128.0).transpose(0, 3, 1, 2)
+
+
 def edge_band(logits: np.ndarray, radius: int) -> np.ndarray:
     """Where a refiner may change ``logits``: within ``radius`` pixels of the edge of
     ``logits > 0`` (everywhere when ``radius`` is 0). The refiner learns with the same band."""
@@ -228,7 +235,7 @@ class LearnedTracker(SteppingTracker):
         if graph is None or not self.config.refine or not logits4:
             return logits4
         h4, w4 = f4.shape[2:]
-        image = ((small.astype(np.float32) - 127.0) / 128.0).transpose(2, 0, 1)[None]
+        image = refiner_image(small)
         out = {}
         for o, logits in logits4.items():
             full = cv2.resize(logits, (w4 * 4, h4 * 4), interpolation=cv2.INTER_LINEAR)
