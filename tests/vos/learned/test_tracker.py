@@ -6,13 +6,14 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
 from vidseg.errors import InputError
 from vidseg.synthetic import Scene, motion_scene
 from vidseg.vos.learned import LEARNED_PRESETS, LearnedConfig, LearnedTracker, get_learned_preset
-from vidseg.vos.learned.tracker import aggregate, work_size
+from vidseg.vos.learned.tracker import REFINE_MARGIN, aggregate, work_size
 
 W, H, N = 192, 144, 30
 
@@ -155,3 +156,35 @@ def test_a_refiner_changes_masks_only_near_their_edges(tmp_path):
         near = cv2.dilate(edge.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0  # 3 working px, and some
         assert not (diff & ~near).any()
     assert changed > 0
+
+
+def test_the_refiner_on_a_crop_equals_it_on_the_whole_frame():
+    from vidseg.vos.learned.tracker import edge_band, refiner_image
+
+    tracker = tracker_for("default")
+    graph = tracker._graphs.refine
+    assert graph is not None, "the shipped weights have a refiner"
+    sc = scene("translate", 2)
+    tracker.reset()
+    tracker.step(*sc.render(0))
+    tracker.step(sc.render(1)[0])
+    small = cv2_resize_to_work(sc.render(1)[0], tracker)
+    feats = tracker.last_features
+    assert feats is not None and tracker.last_logits4
+    cropped = tracker._refine(small, feats.f4, tracker.last_logits4)
+    for o, logits in tracker.last_logits4.items():
+        h4, w4 = logits.shape
+        rows, cols = np.nonzero(logits > 0)
+        assert np.ptp(rows) + 2 * REFINE_MARGIN + 1 < h4 and np.ptp(cols) + 2 * REFINE_MARGIN + 1 < w4, "the crop is smaller than the frame"
+        whole = graph.run(None, {"image": refiner_image(small), "logits4": logits[None, None].astype(np.float32),
+                                 "f4": feats.f4})[0][0, 0]
+        base = cv2.resize(logits, (w4 * 4, h4 * 4), interpolation=cv2.INTER_LINEAR)
+        expected = np.where(edge_band(base, tracker.config.refine_band), whole, base)
+        assert np.array_equal(cropped[o] > 0, expected > 0)
+        assert np.abs(cropped[o] - expected).max() < 1e-3
+
+
+def cv2_resize_to_work(image: np.ndarray, tracker: LearnedTracker) -> np.ndarray:
+    assert tracker._small_size is not None
+    h, w = tracker._small_size
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
