@@ -47,3 +47,25 @@ def test_bench_errors(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["bench", str(tmp_path), "-q"]) == 1
     assert "not a DAVIS dataset" in capsys.readouterr().err
     assert main(["bench", "--help"]) == 0
+
+
+def test_bench_with_trained_weights(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from vidseg.vos.learned.weights import shipped_weights_dir
+
+    weights = tmp_path / "engine"
+    shutil.copytree(shipped_weights_dir(), weights)
+    json_out = {name: tmp_path / f"{name}.json" for name in ("shipped", "mine")}
+    args = ["bench", str(dataset), "--engine", "fast", "-q", "--no-isolate"]
+    assert main([*args, "--json", str(json_out["shipped"])]) == 0
+    assert main([*args, "--json", str(json_out["mine"]), "--weights", str(weights)]) == 0
+    scores = [json.loads(p.read_text())["mean"] for p in json_out.values()]
+    assert scores[0]["J"] == scores[1]["J"] and scores[0]["F"] == scores[1]["F"]
+    (weights / "card.json").unlink()
+    capsys.readouterr()
+    assert main([*args, "--weights", str(weights)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "card.json" in err and len(err.splitlines()) == 1
+    assert main(["bench", str(dataset), "--engine", "copy", "-q", "--weights", str(weights)]) == 1
+    assert "copy baseline has no trained weights" in capsys.readouterr().err

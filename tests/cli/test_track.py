@@ -220,3 +220,34 @@ def test_live_stream_given_midway_needs_direction_forward(tmp_path: Path,
     out = sorted((tmp_path / "fwd").glob("*.png"))
     assert len(out) == 20
     assert not any(read_mask(p).any() for p in out[:5]) and np.array_equal(read_mask(out[5]), mask)
+
+
+def test_track_with_trained_weights(clip: tuple[Path, Path], tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from vidseg.vos.learned.weights import shipped_weights_dir
+
+    video, gt = clip
+    weights = tmp_path / "run" / "engine"  # as `vidseg train-engine -o run` exports an engine
+    shutil.copytree(shipped_weights_dir(), weights)
+    args = ["track", str(video), "-m", str(gt / "00000.png"), "-e", "fast", "-q"]
+    assert main([*args, "-o", str(tmp_path / "shipped")]) == 0
+    assert main([*args, "-o", str(tmp_path / "mine"), "--weights", str(weights)]) == 0
+    for p in sorted((tmp_path / "shipped").glob("*.png")):
+        assert np.array_equal(read_mask(p), read_mask(tmp_path / "mine" / p.name))
+    capsys.readouterr()
+    (weights / "decoder.onnx").write_bytes(b"not a graph")  # the card's SHA-256 no longer matches
+    assert main([*args, "-o", str(tmp_path / "damaged"), "--weights", str(weights)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "decoder.onnx" in err and "SHA-256" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "damaged").exists()
+    auto = ["track", str(video), "--auto", "-q", "-o", str(tmp_path / "auto"), "--weights", str(weights)]
+    assert main(auto) == 1
+    assert "decoder.onnx" in capsys.readouterr().err and not (tmp_path / "auto").exists()
+    classical = ["track", str(video), "-m", str(gt / "00000.png"), "-e", "classical", "-q"]
+    assert main([*classical, "-o", str(tmp_path / "c"), "--weights", str(weights)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "classical engine has no trained weights" in err and len(err.splitlines()) == 1
+    assert main([*args, "-o", str(tmp_path / "d"), "--weights", str(tmp_path / "absent")]) == 2
+    assert "--weights" in capsys.readouterr().err

@@ -26,6 +26,22 @@ def test_every_engine_name_is_described_and_the_classical_names_are_its_presets(
         assert isinstance(tracker, ClassicalTracker) and tracker.config.name == preset
 
 
+@pytest.mark.parametrize("name", engine_names(baselines=True))
+def test_trained_weights_go_to_the_learned_engines_only(name: str, tmp_path) -> None:
+    from vidseg.vos.engines import LEARNED_ENGINES
+    from vidseg.vos.learned import LearnedTracker
+    from vidseg.vos.learned.weights import shipped_weights_dir
+
+    if name in LEARNED_ENGINES:
+        tracker = make_tracker(name, weights=str(shipped_weights_dir()))
+        assert isinstance(tracker, LearnedTracker) and tracker.config.weights == str(shipped_weights_dir())
+        with pytest.raises(InputError, match="card.json"):
+            make_tracker(name, weights=str(tmp_path))
+    else:
+        with pytest.raises(InputError, match="has no trained weights"):
+            make_tracker(name, weights=str(tmp_path))
+
+
 def test_resolve_tracker_takes_a_name_a_config_or_a_tracker() -> None:
     assert isinstance(resolve_tracker("classical-fast"), ClassicalTracker)
     made = resolve_tracker(ClassicalConfig(work_width=100))

@@ -16,6 +16,9 @@ from vidseg.vos.engines import engine_names
 @click.option("--engine", type=click.Choice(engine_names(baselines=True)), default="default", show_default=True,
               help="Tracking engine (each described in `vidseg track --help`) or 'copy' (the first mask "
                    "repeated: the floor any tracker must beat).")
+@click.option("--weights", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
+              help="A learned engine's trained weights instead of the shipped ones (`vidseg "
+                   "train-engine -o RUN` exports them to RUN/engine); for fast, default and accurate.")
 @click.option("--sequences", default=None, metavar="A,B",
               help="Comma-separated sequences (default: every annotated sequence).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
@@ -28,7 +31,7 @@ from vidseg.vos.engines import engine_names
                    "the runner's high-water mark, not each sequence's).")
 @quiet_option
 @force_option
-def bench(dataset_root: Path, engine: str, sequences: str | None, out_dir: Path | None,
+def bench(dataset_root: Path, engine: str, weights: str | None, sequences: str | None, out_dir: Path | None,
           json_out: Path | None, markdown: bool, no_isolate: bool, quiet: bool,
           force: bool) -> None:
     """Benchmark a tracker on DATASET_ROOT (JPEGImages/480p/<seq>, Annotations/480p/<seq>).
@@ -44,7 +47,9 @@ def bench(dataset_root: Path, engine: str, sequences: str | None, out_dir: Path 
     if json_out is not None:
         check_outputs([OutputSpec("--json", json_out)], [dataset_root / "JPEGImages", dataset_root / "Annotations"],
                       force=force)
-    factory = make_engine_factory(engine)
+    factory = make_engine_factory(engine, weights)
+    if weights is not None:
+        factory()  # the weights are checked before any sequence is read
     names = [s.strip() for s in sequences.split(",") if s.strip()] if sequences else None
     total = len(names) if names else len(find_sequences(dataset_dirs(dataset_root)[1]))
     with tqdm(total=total, desc=f"bench {engine}", unit="seq", disable=quiet) as bar:

@@ -21,7 +21,7 @@ from vidseg.cli.common import (
 )
 from vidseg.errors import InputError
 from vidseg.io.source import VideoReader
-from vidseg.vos.engines import engine_descriptions, engine_names
+from vidseg.vos.engines import engine_descriptions, engine_names, make_tracker
 
 if TYPE_CHECKING:
     from vidseg.vos.job import TrackOutputs
@@ -65,6 +65,10 @@ def _engine_help() -> str:
                    "no object stands out (the masks are then empty).")
 @click.option("-e", "--engine", "-p", "--preset", "engine", type=click.Choice(engine_names()), default="default",
               show_default=True, help=_engine_help())
+@click.option("--weights", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
+              help="A learned engine's trained weights instead of the shipped ones: the folder "
+                   "`vidseg train-engine -o RUN` exports (RUN/engine: the ONNX graphs and card.json, "
+                   "each file's SHA-256 checked). For the fast, default and accurate engines.")
 @click.option("--direction", type=click.Choice(["both", "forward", "backward"]), default="both",
               show_default=True,
               help="both: every object on every frame, tracked forward from the frame where it is "
@@ -97,7 +101,8 @@ def _engine_help() -> str:
 @force_option
 @quiet_option
 def track(video: str, mask: str | None, output: str | None, boxes: tuple[str, ...], clicks: tuple[str, ...],
-          neg_clicks: tuple[str, ...], frame: int | None, auto: int | None, engine: str, direction: str, report: str | None,
+          neg_clicks: tuple[str, ...], frame: int | None, auto: int | None, engine: str, weights: str | None,
+          direction: str, report: str | None,
           overlay: str | None, rle: str | None, mask_video: str | None, per_object: bool, alpha: float,
           show_ids: bool, audio: bool, fps: Fraction | None, strict: bool, force: bool, quiet: bool) -> None:
     """Track the objects given in MASK through VIDEO_OR_FRAMES and write a mask per frame.
@@ -145,14 +150,16 @@ def track(video: str, mask: str | None, output: str | None, boxes: tuple[str, ..
         return progress(items, total=total, desc=desc, quiet=quiet)
 
     if auto is not None:
-        _track_auto(video, auto, engine, outputs, fps, strict, quiet, output, overlay, rle, mask_video, report)
+        _track_auto(video, auto, engine, weights, outputs, fps, strict, quiet, output, overlay, rle, mask_video,
+                    report)
         return
+    tracker = make_tracker(engine, weights=weights)  # weights are checked before the video is read
     with open_video(video, fps=fps, strict=strict) as reader:
         if mask is not None:
             prompts = load_video_prompts(reader, mask, frame=frame, warn=warn)
         else:
             prompts = _prompts_from_clicks(reader, frame or 0, boxes, clicks, neg_clicks)
-        run = track_video(reader, prompts, outputs, engine=engine, direction=cast("Direction", direction),
+        run = track_video(reader, prompts, outputs, engine=tracker, direction=cast("Direction", direction),
                           progress=bar, inputs=inputs)
         damage = reader.damage_summary()
     broken = run.decode_error
@@ -169,7 +176,8 @@ def track(video: str, mask: str | None, output: str | None, boxes: tuple[str, ..
         warn(f"{video}: {damage}; check the results there (--strict stops at the first one)")
 
 
-def _track_auto(video: str, n_objects: int, engine: str, outputs: TrackOutputs, fps: Fraction | None,
+def _track_auto(video: str, n_objects: int, engine: str, weights: str | None, outputs: TrackOutputs,
+                fps: Fraction | None,
                 strict: bool, quiet: bool, output: str | None, overlay: str | None, rle: str | None,
                 mask_video: str | None, report: str | None) -> None:
     """``--auto``: find the main object(s) and track them (see :mod:`vidseg.vos.auto`)."""
@@ -179,8 +187,11 @@ def _track_auto(video: str, n_objects: int, engine: str, outputs: TrackOutputs, 
     def bar(items: Iterator[T], total: int | None, desc: str) -> Iterable[T]:
         return progress(items, total=total, desc=desc, quiet=quiet)
 
+    if weights is not None:
+        make_tracker(engine, weights=weights)  # checked before the video is read
     with open_video(video, fps=fps, strict=strict) as reader:
-        run = auto_track_video(reader, outputs, AutoConfig(objects=n_objects, engine=engine), progress=bar,
+        run = auto_track_video(reader, outputs, AutoConfig(objects=n_objects, engine=engine, engine_weights=weights),
+                               progress=bar,
                                inputs=[video])
         damage = reader.damage_summary()
     if run.decode_error is not None:

@@ -33,13 +33,14 @@ EngineFactory = Callable[[], "Tracker"]
 """Makes a new tracker (anything with the :class:`vidseg.vos.Tracker` interface)."""
 
 
-def make_engine_factory(name: str) -> EngineFactory:
-    """A factory for the engine or baseline called ``name`` (see :mod:`vidseg.vos.engines`)."""
+def make_engine_factory(name: str, weights: str | None = None) -> EngineFactory:
+    """A factory for the engine or baseline called ``name`` (see :mod:`vidseg.vos.engines`), with
+    a learned engine's trained ``weights`` folder instead of the shipped one."""
     from vidseg.vos.engines import BASELINES, ENGINES, engine_names, make_tracker
 
     if name not in ENGINES and name not in BASELINES:
         raise InputError(f"unknown engine {name!r} (choose from {', '.join(engine_names(baselines=True))})")
-    return lambda: make_tracker(name)
+    return lambda: make_tracker(name, weights=weights)
 
 
 @dataclass

@@ -32,8 +32,12 @@ class EngineConfig(Protocol):
 
 
 def _classical(preset: str, description: str) -> Callable[..., Tracker]:
-    def make(threads: int | None = None) -> Tracker:  # OpenCV's threads are process-wide: not set here
+    def make(threads: int | None = None, weights: str | None = None) -> Tracker:
+        # OpenCV's threads are process-wide: not set here
         from vidseg.vos.classical import ClassicalTracker, get_classical_preset
+
+        if weights is not None:
+            raise InputError(f"the classical engine has no trained weights (weights are for {_learned_names()})")
 
         return ClassicalTracker(get_classical_preset(preset))
 
@@ -42,14 +46,23 @@ def _classical(preset: str, description: str) -> Callable[..., Tracker]:
 
 
 def _learned(preset: str, description: str) -> Callable[..., Tracker]:
-    def make(threads: int | None = None) -> Tracker:
+    def make(threads: int | None = None, weights: str | None = None) -> Tracker:
         from vidseg.vos.learned import LearnedTracker, get_learned_preset
 
         config = get_learned_preset(preset)
-        return LearnedTracker(config if threads is None else replace(config, threads=threads))
+        if threads is not None:
+            config = replace(config, threads=threads)
+        return LearnedTracker(config if weights is None else replace(config, weights=str(weights)))
 
     make.__doc__ = description
     return make
+
+
+LEARNED_ENGINES = ("fast", "default", "accurate")  # the engines that take trained weights (--weights)
+
+
+def _learned_names() -> str:
+    return ", ".join(LEARNED_ENGINES)
 
 
 ENGINES: dict[str, Callable[..., Tracker]] = {
@@ -62,9 +75,12 @@ ENGINES: dict[str, Callable[..., Tracker]] = {
 }
 
 
-def _copy(threads: int | None = None) -> Tracker:
+def _copy(threads: int | None = None, weights: str | None = None) -> Tracker:
     """the given mask repeated on every frame: the floor any tracker must beat"""
     from vidseg.vos.baseline import CopyTracker
+
+    if weights is not None:
+        raise InputError(f"the copy baseline has no trained weights (weights are for {_learned_names()})")
 
     return CopyTracker()
 
@@ -83,14 +99,16 @@ def engine_descriptions(*, baselines: bool = False) -> dict[str, str]:
     return {name: (factory.__doc__ or "").strip().split("\n")[0] for name, factory in table.items()}
 
 
-def make_tracker(name: str, *, threads: int | None = None) -> Tracker:
+def make_tracker(name: str, *, threads: int | None = None, weights: str | None = None) -> Tracker:
     """A new tracker for the engine (or baseline) called ``name``; :class:`InputError` naming the
     choices. ``threads`` sets the ONNX Runtime threads per op of a learned engine (default: its
-    preset's); OpenCV's threads are process-wide (``cv2.setNumThreads``)."""
+    preset's); OpenCV's threads are process-wide (``cv2.setNumThreads``). ``weights``: a folder
+    of trained weights (``vidseg train-engine``'s ``RUN/engine``) for a learned engine instead
+    of the shipped ones."""
     factory = ENGINES.get(name) or BASELINES.get(name)
     if factory is None:
         raise InputError(f"unknown engine {name!r} (choose from {', '.join(engine_names(baselines=True))})")
-    return factory(threads=threads)
+    return factory(threads=threads, weights=weights)
 
 
 def resolve_tracker(engine: str | EngineConfig | Tracker) -> Tracker:

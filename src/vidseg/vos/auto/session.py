@@ -24,7 +24,7 @@ from vidseg.vos.auto.discover import KEY_EVERY, Discovery, discover, key_frame_i
 from vidseg.vos.auto.fused import HEAD_WEIGHT, SalienceFusedTracker
 from vidseg.vos.auto.head import MainObjectHead, SaliencyMapper
 from vidseg.vos.auto.motion import key_frame_motion
-from vidseg.vos.engines import resolve_tracker
+from vidseg.vos.engines import make_tracker
 from vidseg.vos.health import TrackingReport
 from vidseg.vos.session import TrackingSession
 
@@ -37,6 +37,7 @@ class AutoConfig:
 
     objects: int = 1  # keep up to this many objects (ids 1..N by salience)
     engine: str = "default"  # the tracking engine that carries them through time
+    engine_weights: str | None = None  # folder of a trained learned engine (default: the shipped one)
     head_weight: float = HEAD_WEIGHT  # the head's share of each frame's foreground (0 = engine only)
     refind: bool = False  # give a lost single object back to the engine where the head sees it
     key_every: int = KEY_EVERY  # frames between key frames of the first pass
@@ -129,7 +130,7 @@ class AutoTrackingSession:
                 self._frames = frame.index + 1
                 yield frame, np.zeros(frame.image.shape[:2], np.uint8)
             return
-        engine = resolve_tracker(self.config.engine)
+        engine = make_tracker(self.config.engine, weights=self.config.engine_weights)
         fused = SalienceFusedTracker(engine, self.head, self.config.head_weight if self.head else 0.0,
                                      refind=self.config.refind)
         self._session = session = TrackingSession(self.reader, fused)
