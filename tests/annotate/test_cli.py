@@ -40,6 +40,9 @@ def _annotated(clip: Clip, project: Path) -> None:
     ("project folder cannot be made", ["annotate", "{d}/clip.mp4", "--project", "{d}/notes.txt/sub", "--no-browser"],
      1, ["notes.txt/sub", "cannot create the project folder"]),
     ("bad port", ["annotate", "{d}/clip.mp4", "--port", "70000"], 2, ["--port"]),
+    ("weights without a card", ["annotate", "{d}/clip.mp4", "--project", "{d}/new", "--weights", "{d}/empty",
+                                "--no-browser"], 1, ["card.json"]),
+    ("weights not there", ["annotate", "{d}/clip.mp4", "--weights", "{d}/absent", "--no-browser"], 2, ["--weights"]),
     ("export: unknown format", ["annotate", "export", "{d}/proj", "--format", "gif"], 2, ["--format"]),
     ("export: not a project", ["annotate", "export", "{d}", "--format", "davis"], 1, ["no project here"]),
     ("export: bad size", ["annotate", "export", "{d}/proj", "-f", "training", "--size", "3x3"], 2, ["--size"]),
@@ -48,6 +51,7 @@ def test_bad_input(clip: Clip, tmp_path: Path, capsys: pytest.CaptureFixture[str
                    code: int, words: list[str]) -> None:
     d = clip.path.parent
     (d / "notes.txt").write_text("not a video")
+    (d / "empty").mkdir(exist_ok=True)
     write_video(demo_scene(96, 64, 6, seed=5), d / "other.mp4", audio=False)
     _annotated(clip, d / "proj")
     _annotated(clip, d / "broken")
@@ -61,6 +65,7 @@ def test_bad_input(clip: Clip, tmp_path: Path, capsys: pytest.CaptureFixture[str
     for w in words:
         assert w in err[0], (case, err[0])
     assert sorted(p.name for p in (d / "broken" / "masks").iterdir()) == masks_before
+    assert not (d / "new").exists()
 
 
 def test_export_command(clip: Clip, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,7 +83,7 @@ def test_export_command(clip: Clip, tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["annotate", "open", "--help"]) == 0
     out = capsys.readouterr().out
-    for opt in ("--project", "--host", "--port", "--no-browser", "--engine"):
+    for opt in ("--project", "--host", "--port", "--no-browser", "--engine", "--weights"):
         assert opt in out
     assert main(["annotate", "--help"]) == 0
     assert "export" in capsys.readouterr().out
@@ -108,3 +113,20 @@ def test_setup_installs_the_page_and_ci_installs_chromium() -> None:
     assert install is not None and '".[annotate]"' in install.group(1)
     ci = (root / ".ci" / "run").read_text(encoding="utf-8")
     assert ci.index("apt-get install -y") < ci.index("make test") and "chromium" in ci
+
+
+def test_trained_weights_propagate(clip: Clip, tmp_path: Path) -> None:
+    import shutil
+
+    from vidseg.vos.learned import LearnedTracker
+    from vidseg.vos.learned.weights import shipped_weights_dir
+
+    weights = tmp_path / "run" / "engine"
+    shutil.copytree(shipped_weights_dir(), weights)
+    s = AnnotateSession(clip.path, tmp_path / "proj", engine="fast", weights=str(weights))
+    try:
+        tracker = s.propagator._factory()
+        assert isinstance(tracker, LearnedTracker) and tracker.config.weights == str(weights)
+        assert tracker.config.name == "fast"
+    finally:
+        s.close()

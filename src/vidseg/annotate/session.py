@@ -4,8 +4,10 @@ the page makes (clicks, boxes, strokes) turned into project changes. The HTTP la
 
 from __future__ import annotations
 
+import functools
 import io
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from vidseg.annotate.project import STATE, Project
 from vidseg.annotate.propagate import Propagator
 from vidseg.annotate.similar import FeatureMatcher
 from vidseg.errors import InputError
+from vidseg.vos.engines import Tracker, make_tracker
 
 FILL_ALPHA = 110
 PROJECT_SUFFIX = ".vidseg"
@@ -35,7 +38,14 @@ def default_project_dir(source: str | Path) -> Path:
 class AnnotateSession:
     """Everything one ``vidseg annotate`` run works on."""
 
-    def __init__(self, source: str | Path, project_dir: str | Path | None = None, *, engine: str = "default") -> None:
+    def __init__(self, source: str | Path, project_dir: str | Path | None = None, *, engine: str = "default",
+                 weights: str | None = None) -> None:
+        """``engine`` propagates the masks (``weights``: a learned engine's trained weights instead
+        of the shipped ones, checked here before the project is opened)."""
+        factory: Callable[[], Tracker] | None = None
+        if weights is not None:
+            make_tracker(engine, weights=weights)
+            factory = functools.partial(make_tracker, engine, weights=weights)
         self.frames = FrameStore(source)
         try:
             info = self.frames.source_info()
@@ -56,7 +66,7 @@ class AnnotateSession:
             raise
         self.engine = engine
         self.changed = threading.Condition()
-        self.propagator = Propagator(self.project, source, engine, on_change=self.notify)
+        self.propagator = Propagator(self.project, source, engine, on_change=self.notify, tracker_factory=factory)
         self._export_lock = threading.Lock()
         self.segmenter = ClickSegmenter()
         # one backbone for the page: the matcher takes the click head's features of a frame

@@ -65,9 +65,12 @@ def _port(host: str, port: int) -> int:
 @click.option("--no-browser", is_flag=True, help="Print the URL but do not open a browser.")
 @click.option("-e", "--engine", type=click.Choice(engine_names()), default="default", show_default=True,
               help="Tracking engine for propagation. " + "; ".join(f"{k}: {v}" for k, v in engine_descriptions().items()))
+@click.option("--weights", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
+              help="A learned engine's trained weights for propagation instead of the shipped ones "
+                   "(`vidseg train-engine -o RUN` exports them to RUN/engine).")
 @quiet_option
 def open_cmd(source: Path, project_dir: Path | None, host: str, port: int, no_browser: bool, engine: str,
-             quiet: bool) -> None:
+             weights: str | None, quiet: bool) -> None:
     """Start the annotation page for VIDEO (a video file or a folder of frames)."""
     try:
         import uvicorn  # noqa: F401 - checked here, used by _serve
@@ -85,7 +88,7 @@ def open_cmd(source: Path, project_dir: Path | None, host: str, port: int, no_br
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     try:
-        session = AnnotateSession(source, project_dir, engine=engine)
+        session = AnnotateSession(source, project_dir, engine=engine, weights=weights)
     except VidsegError as exc:
         if no_browser:
             raise
