@@ -23,7 +23,7 @@ from vidseg.annotate.project import STATE, Project
 from vidseg.annotate.propagate import Propagator
 from vidseg.annotate.similar import FeatureMatcher
 from vidseg.errors import InputError
-from vidseg.vos.engines import Tracker, make_tracker
+from vidseg.vos.engines import Tracker, check_weights, make_tracker
 
 FILL_ALPHA = 110
 PROJECT_SUFFIX = ".vidseg"
@@ -44,7 +44,7 @@ class AnnotateSession:
         of the shipped ones, checked here before the project is opened)."""
         factory: Callable[[], Tracker] | None = None
         if weights is not None:
-            make_tracker(engine, weights=weights)
+            check_weights(engine, weights)
             factory = functools.partial(make_tracker, engine, weights=weights)
         self.frames = FrameStore(source)
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from vidseg.cli.common import echo, quiet_option
+from vidseg.cli.common import echo, quiet_option, weights_option
 from vidseg.errors import InputError, UsageError, VidsegError
 from vidseg.vos.engines import engine_descriptions, engine_names
 
@@ -65,9 +65,7 @@ def _port(host: str, port: int) -> int:
 @click.option("--no-browser", is_flag=True, help="Print the URL but do not open a browser.")
 @click.option("-e", "--engine", type=click.Choice(engine_names()), default="default", show_default=True,
               help="Tracking engine for propagation. " + "; ".join(f"{k}: {v}" for k, v in engine_descriptions().items()))
-@click.option("--weights", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
-              help="A learned engine's trained weights for propagation instead of the shipped ones "
-                   "(`vidseg train-engine -o RUN` exports them to RUN/engine).")
+@weights_option
 @quiet_option
 def open_cmd(source: Path, project_dir: Path | None, host: str, port: int, no_browser: bool, engine: str,
              weights: str | None, quiet: bool) -> None:

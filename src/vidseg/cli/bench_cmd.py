@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from vidseg.cli.common import force_option, quiet_option
-from vidseg.vos.engines import engine_names
+from vidseg.cli.common import force_option, quiet_option, weights_option
+from vidseg.vos.engines import check_weights, engine_names
 
 
 @click.command("bench")
@@ -16,9 +16,7 @@ from vidseg.vos.engines import engine_names
 @click.option("--engine", type=click.Choice(engine_names(baselines=True)), default="default", show_default=True,
               help="Tracking engine (each described in `vidseg track --help`) or 'copy' (the first mask "
                    "repeated: the floor any tracker must beat).")
-@click.option("--weights", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
-              help="A learned engine's trained weights instead of the shipped ones (`vidseg "
-                   "train-engine -o RUN` exports them to RUN/engine); for fast, default and accurate.")
+@weights_option
 @click.option("--sequences", default=None, metavar="A,B",
               help="Comma-separated sequences (default: every annotated sequence).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
@@ -47,9 +45,9 @@ def bench(dataset_root: Path, engine: str, weights: str | None, sequences: str |
     if json_out is not None:
         check_outputs([OutputSpec("--json", json_out)], [dataset_root / "JPEGImages", dataset_root / "Annotations"],
                       force=force)
-    factory = make_engine_factory(engine, weights)
     if weights is not None:
-        factory()  # the weights are checked before any sequence is read
+        check_weights(engine, weights)  # before any sequence is read
+    factory = make_engine_factory(engine, weights)
     names = [s.strip() for s in sequences.split(",") if s.strip()] if sequences else None
     total = len(names) if names else len(find_sequences(dataset_dirs(dataset_root)[1]))
     with tqdm(total=total, desc=f"bench {engine}", unit="seq", disable=quiet) as bar:

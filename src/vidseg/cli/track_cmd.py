@@ -18,10 +18,11 @@ from vidseg.cli.common import (
     quiet_option,
     strict_option,
     warn,
+    weights_option,
 )
 from vidseg.errors import InputError
 from vidseg.io.source import VideoReader
-from vidseg.vos.engines import engine_descriptions, engine_names, make_tracker
+from vidseg.vos.engines import check_weights, engine_descriptions, engine_names, make_tracker
 
 if TYPE_CHECKING:
     from vidseg.vos.job import TrackOutputs
@@ -65,10 +66,7 @@ def _engine_help() -> str:
                    "no object stands out (the masks are then empty).")
 @click.option("-e", "--engine", "-p", "--preset", "engine", type=click.Choice(engine_names()), default="default",
               show_default=True, help=_engine_help())
-@click.option("--weights", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
-              help="A learned engine's trained weights instead of the shipped ones: the folder "
-                   "`vidseg train-engine -o RUN` exports (RUN/engine: the ONNX graphs and card.json, "
-                   "each file's SHA-256 checked). For the fast, default and accurate engines.")
+@weights_option
 @click.option("--direction", type=click.Choice(["both", "forward", "backward"]), default="both",
               show_default=True,
               help="both: every object on every frame, tracked forward from the frame where it is "
@@ -188,7 +186,7 @@ def _track_auto(video: str, n_objects: int, engine: str, weights: str | None, ou
         return progress(items, total=total, desc=desc, quiet=quiet)
 
     if weights is not None:
-        make_tracker(engine, weights=weights)  # checked before the video is read
+        check_weights(engine, weights)  # before the video is read
     with open_video(video, fps=fps, strict=strict) as reader:
         run = auto_track_video(reader, outputs, AutoConfig(objects=n_objects, engine=engine, engine_weights=weights),
                                progress=bar,

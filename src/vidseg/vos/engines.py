@@ -20,8 +20,8 @@ from typing import Protocol, runtime_checkable
 from vidseg.errors import InputError
 from vidseg.vos.stepping import Tracker
 
-__all__ = ["BASELINES", "ENGINES", "EngineConfig", "Tracker", "engine_descriptions", "engine_names",
-           "make_tracker", "resolve_tracker"]
+__all__ = ["BASELINES", "ENGINES", "LEARNED_ENGINES", "EngineConfig", "Tracker", "check_weights",
+           "engine_descriptions", "engine_names", "make_tracker", "resolve_tracker"]
 
 
 @runtime_checkable
@@ -32,12 +32,8 @@ class EngineConfig(Protocol):
 
 
 def _classical(preset: str, description: str) -> Callable[..., Tracker]:
-    def make(threads: int | None = None, weights: str | None = None) -> Tracker:
-        # OpenCV's threads are process-wide: not set here
+    def make(threads: int | None = None) -> Tracker:  # OpenCV's threads are process-wide: not set here
         from vidseg.vos.classical import ClassicalTracker, get_classical_preset
-
-        if weights is not None:
-            raise InputError(f"the classical engine has no trained weights (weights are for {_learned_names()})")
 
         return ClassicalTracker(get_classical_preset(preset))
 
@@ -60,11 +56,6 @@ def _learned(preset: str, description: str) -> Callable[..., Tracker]:
 
 LEARNED_ENGINES = ("fast", "default", "accurate")  # the engines that take trained weights (--weights)
 
-
-def _learned_names() -> str:
-    return ", ".join(LEARNED_ENGINES)
-
-
 ENGINES: dict[str, Callable[..., Tracker]] = {
     "fast": _learned("fast", "learned engine at a smaller working size, for live video"),
     "default": _learned("default", "learned memory-matching engine (the recommended one)"),
@@ -75,12 +66,9 @@ ENGINES: dict[str, Callable[..., Tracker]] = {
 }
 
 
-def _copy(threads: int | None = None, weights: str | None = None) -> Tracker:
+def _copy(threads: int | None = None) -> Tracker:
     """the given mask repeated on every frame: the floor any tracker must beat"""
     from vidseg.vos.baseline import CopyTracker
-
-    if weights is not None:
-        raise InputError(f"the copy baseline has no trained weights (weights are for {_learned_names()})")
 
     return CopyTracker()
 
@@ -108,7 +96,26 @@ def make_tracker(name: str, *, threads: int | None = None, weights: str | None =
     factory = ENGINES.get(name) or BASELINES.get(name)
     if factory is None:
         raise InputError(f"unknown engine {name!r} (choose from {', '.join(engine_names(baselines=True))})")
-    return factory(threads=threads, weights=weights)
+    if weights is None:
+        return factory(threads=threads)
+    _takes_weights(name)
+    return factory(threads=threads, weights=weights)  # the learned engine checks them as it loads them
+
+
+def check_weights(name: str, weights: str) -> None:
+    """:class:`InputError` unless the engine ``name`` takes trained weights and the folder
+    ``weights`` holds them, each file matching its card (a check before any work; no graph is
+    loaded)."""
+    _takes_weights(name)
+    from vidseg.vos.learned.weights import engine_graph_paths
+
+    engine_graph_paths(weights)
+
+
+def _takes_weights(name: str) -> None:
+    if name not in LEARNED_ENGINES:
+        kind = "baseline" if name in BASELINES else "engine"
+        raise InputError(f"the {name} {kind} has no trained weights (weights are for {', '.join(LEARNED_ENGINES)})")
 
 
 def resolve_tracker(engine: str | EngineConfig | Tracker) -> Tracker:

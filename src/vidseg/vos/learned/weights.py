@@ -78,8 +78,13 @@ class EngineGraphs:
 
     @classmethod
     def load(cls, folder: str | Path | None = None, threads: int = 2) -> EngineGraphs:
-        where = Path(folder) if folder else shipped_weights_dir()
-        listed = read_card(where)["files"]
-        graphs = GRAPHS + tuple(g for g in OPTIONAL_GRAPHS if f"{g}.onnx" in listed)
-        paths = verified_graph_paths(where, graphs)
+        paths = engine_graph_paths(folder)
         return cls(**{name: ort_session(p, threads) for name, p in paths.items()})
+
+
+def engine_graph_paths(folder: str | Path | None = None) -> dict[str, Path]:
+    """The paths of a trained engine's graphs (the shipped one's without ``folder``), the optional
+    ones its card lists included, each checked against the card's SHA-256."""
+    where = Path(folder) if folder else shipped_weights_dir()
+    listed = read_card(where)["files"]
+    return verified_graph_paths(where, GRAPHS + tuple(g for g in OPTIONAL_GRAPHS if f"{g}.onnx" in listed))
