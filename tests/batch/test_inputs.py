@@ -88,6 +88,10 @@ def test_manifest_csv_and_jsonl_resolve_relative_paths(tmp_path: Path) -> None:
     j.write_text("# videos\n" + json.dumps({"input": "c.mp4", "prompt": "c.png", "direction": "forward"}) + "\n\n")
     (c,) = discover(j, option_names=TRACK_OPTIONS)
     assert (c.input, c.prompt, c.options) == (str(tmp_path / "c.mp4"), str(tmp_path / "c.png"), {"direction": "forward"})
+    w = tmp_path / "w.csv"  # a weights folder is a path too: from the manifest's folder
+    w.write_text("input,prompt,weights\nd.mp4,d.png,runs/engine\ne.mp4,e.png,/abs/engine\n")
+    d, e = discover(w, option_names=TRACK_OPTIONS)
+    assert (d.options, e.options) == ({"weights": str(tmp_path / "runs" / "engine")}, {"weights": "/abs/engine"})
 
 
 @pytest.mark.parametrize(("name", "text", "error", "message"), [

@@ -121,8 +121,44 @@ def test_segment_batch(tmp_path: Path) -> None:
         assert (out / clip.name / "overlay.mp4").stat().st_size > 0
 
 
+def test_track_with_trained_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from vidseg.vos.learned.weights import shipped_weights_dir
+
+    clip = write_clip(tmp_path / "in", "a")
+    weights = tmp_path / "run" / "engine"  # as `vidseg train-engine -o run` exports an engine
+    shutil.copytree(shipped_weights_dir(), weights)
+    out = tmp_path / "out"
+    base = ["batch", "track", str(tmp_path / "in"), "-e", "fast", "--workers", "1", "-q"]
+    assert main([*base, "-o", str(out), "--weights", str(weights)]) == 0
+    ref = tmp_path / "ref"  # the same masks as `vidseg track` with those weights
+    assert main(["track", str(clip.path), "-m", str(clip.prompt), "-o", str(ref), "-e", "fast", "--weights",
+                 str(weights), "-q"]) == 0
+    _same_tree(out / "a" / "masks", ref)
+    with BatchState(out) as state:  # recorded as an absolute folder, for --resume and other machines
+        assert state.meta("settings")["options"]["weights"] == str(weights.absolute())
+    capsys.readouterr()
+    (weights / "decoder.onnx").write_bytes(b"not a graph")  # the card's SHA-256 no longer matches
+    assert main([*base, "-o", str(tmp_path / "damaged"), "--weights", str(weights)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "decoder.onnx" in err[0], err
+    assert not (tmp_path / "damaged").exists()  # refused before any video started
+    assert main([*base, "-o", str(tmp_path / "c"), "-e", "classical", "--weights", str(weights)]) == 1
+    assert "classical engine has no trained weights" in capsys.readouterr().err
+    manifest = tmp_path / "m.csv"  # per video: a manifest's bad weights fail that video alone
+    manifest.write_text(f"input,prompt,name,weights\n{clip.path},{clip.prompt},good,\n"
+                        f"{clip.path},{clip.prompt},bad,run/engine\n")
+    assert main(["batch", "track", str(manifest), "-o", str(tmp_path / "m"), *ENGINE, "--workers", "1", "-q"]) == 1
+    with BatchState(tmp_path / "m") as state:
+        good, bad = state.row("good"), state.row("bad")
+        assert good is not None and good.status == "done"
+        assert bad is not None and bad.status == "failed" and "option weights" in (bad.error or "")
+
+
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["segment", "{in}", "-o", "{out}", "-e", "fast"], 2, "--engine applies to `vidseg batch track`"),
+    (["segment", "{in}", "-o", "{out}", "--weights", "{in}"], 2, "--weights applies to `vidseg batch track`"),
     (["track", "{in}", "-o", "{out}", "--model", "person"], 2, "--model applies to `vidseg batch segment`"),
     (["track", "-o", "{out}"], 2, "give INPUTS"),
     (["track", "-o", "{out}", "--resume"], 2, "holds no batch to continue"),

@@ -23,6 +23,7 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".m
                             ".mts", ".flv", ".wmv", ".3gp", ".ogv", ".y4m"})
 MANIFEST_SUFFIXES = frozenset({".csv", ".jsonl", ".json", ".ndjson"})
 RESERVED_KEYS = ("input", "prompt", "name")
+PATH_OPTIONS = frozenset({"weights"})  # per-video options that are paths (made absolute like the rest)
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def _manifest_item(path: Path, line: int, row: dict[str, Any], option_names: Col
     source = resolve(row["input"])
     name = str(row.get("name") or Path(source).stem)
     prompt = resolve(row["prompt"]) if "prompt" in row else None
-    options = {k: v for k, v in row.items() if k not in RESERVED_KEYS}
+    options = {k: resolve(v) if k in PATH_OPTIONS else v for k, v in row.items() if k not in RESERVED_KEYS}
     return WorkItem(name, source, prompt, options)
 
 

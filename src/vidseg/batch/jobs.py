@@ -29,16 +29,15 @@ Wrap = Callable[[Iterator[Any], "int | None", str], Iterable[Any]]
 Parser = Callable[[Any], Any]
 
 # the per-process cache: a worker loads each engine or model once, whatever the number of videos
-_LOADED: dict[tuple[str, str], Any] = {}  # this process's trackers and models, loaded once
+_LOADED: dict[tuple[str, ...], Any] = {}  # this process's trackers and models, loaded once
 
 
-def _loaded(kind: str, name: str, load: Callable[[str], Any]) -> tuple[Any, bool]:
-    """The ``kind`` (tracker, model) called ``name``, loaded by ``load`` on first use; and
-    whether it was loaded now."""
-    key = (kind, name)
+def _loaded(key: tuple[str, ...], load: Callable[[], Any]) -> tuple[Any, bool]:
+    """The tracker or model named by ``key`` (its kind first), loaded by ``load`` on first use;
+    and whether it was loaded now."""
     fresh = key not in _LOADED
     if fresh:
-        _LOADED[key] = load(name)
+        _LOADED[key] = load()
     return _LOADED[key], fresh
 
 
@@ -104,6 +103,7 @@ class BatchJob:
     needs_prompt: bool
     warm_fn: Callable[[dict[str, Any]], bool]
     run_fn: Callable[[WorkItem, dict[str, Any], Path, Wrap | None, list[str]], int]
+    check_fn: Callable[[dict[str, Any]], None] | None = None  # options checked together, before any work
 
     def settings(self, given: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Every option's value: the defaults, then ``given`` (the command line's), then
@@ -119,12 +119,20 @@ class BatchJob:
                     raise InputError(f"option {key}: {exc.message}") from None
         return out
 
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """What the options say together before any work (a learned engine's weights folder
+        matching its card): :class:`InputError`."""
+        if self.check_fn is not None:
+            self.check_fn(settings)
+
     def check(self, item: WorkItem, settings: dict[str, Any]) -> None:
-        """What can be told before a worker starts: a missing prompt (:class:`InputError`)."""
+        """What can be told before a worker starts: a missing prompt, bad options together
+        (:class:`InputError`)."""
         if self.needs_prompt and item.prompt is None:
             raise InputError("no prompt mask for this video (a <name>.png beside it, --prompts DIR, a "
                              "DAVIS/YouTube-VOS Annotations folder or the manifest's prompt column)",
                              item.input)
+        self.check_settings(settings)
 
     def warm(self, settings: dict[str, Any]) -> float:
         """Load this job's model into the process cache; the seconds it took (0 when cached)."""
@@ -141,18 +149,42 @@ class BatchJob:
 
 
 # -- track -----------------------------------------------------------------------------------------
-def _load_tracker(engine: str) -> Any:
+def _tracker(settings: dict[str, Any]) -> tuple[Any, bool]:
+    """The process's tracker for the settings' engine and weights; and whether it was loaded now."""
     from vidseg.vos.engines import make_tracker
 
-    return make_tracker(engine, threads=1)
-
-
-def _tracker(engine: str) -> Any:
-    return _loaded("tracker", engine, _load_tracker)[0]
+    engine, weights = settings["engine"], settings["weights"]
+    return _loaded(("tracker", engine, weights or ""), lambda: make_tracker(engine, threads=1, weights=weights))
 
 
 def _warm_track(settings: dict[str, Any]) -> bool:
-    return _loaded("tracker", settings["engine"], _load_tracker)[1]
+    return _tracker(settings)[1]
+
+
+_CHECKED_WEIGHTS: set[tuple[Any, ...]] = set()  # weights folders (as their files stood) found sound
+
+
+def _check_track(settings: dict[str, Any]) -> None:
+    """A ``weights`` folder must hold trained weights matching their card, for a learned engine
+    (hashed once per process while its files stay as they were: the videos of a batch usually
+    share them)."""
+    engine, weights = settings["engine"], settings["weights"]
+    if weights is None:
+        return
+    from vidseg.vos.engines import check_weights
+
+    folder = Path(weights)
+    files = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()) \
+        if folder.is_dir() else []
+    stamp = (engine, weights, *files)
+    if files and stamp in _CHECKED_WEIGHTS:
+        return
+
+    try:
+        check_weights(engine, weights)
+    except InputError as exc:
+        raise InputError(f"option weights: {exc.message}", exc.path) from None
+    _CHECKED_WEIGHTS.add(stamp)
 
 
 def _run_track(item: WorkItem, s: dict[str, Any], folder: Path, wrap: Wrap | None, warnings: list[str]) -> int:
@@ -169,7 +201,7 @@ def _run_track(item: WorkItem, s: dict[str, Any], folder: Path, wrap: Wrap | Non
     fps = Fraction(s["fps"]) if s["fps"] else None
     with open_video(item.input, fps=fps, strict=s["strict"]) as reader:
         prompts = load_video_prompts(reader, item.prompt, frame=s["frame"], warn=warnings.append)
-        run = track_video(reader, prompts, outputs, engine=_tracker(s["engine"]), direction=s["direction"],
+        run = track_video(reader, prompts, outputs, engine=_tracker(s)[0], direction=s["direction"],
                           progress=cast("Progress | None", wrap), inputs=[item.prompt])
         damage = reader.damage_summary()
     if run.decode_error is not None:
@@ -185,6 +217,7 @@ def _track_options() -> dict[str, tuple[Parser, Any]]:
 
     return {
         "engine": (_choice(*engine_names()), "default"),
+        "weights": (_text, None),
         "direction": (_choice("both", "forward", "backward"), "both"),
         "frame": (_number(int, 0), None),
         **_COMMON,
@@ -199,12 +232,13 @@ def _load_model(name: str) -> Any:
     return load_model(name, threads=1)
 
 
-def _model(name: str) -> Any:
-    return _loaded("model", name, _load_model)[0]
+def _model(name: str) -> tuple[Any, bool]:
+    """The process's model called ``name``; and whether it was loaded now."""
+    return _loaded(("model", name), lambda: _load_model(name))
 
 
 def _warm_segment(settings: dict[str, Any]) -> bool:
-    return _loaded("model", settings["model"], _load_model)[1]
+    return _model(settings["model"])[1]
 
 
 def _run_segment(item: WorkItem, s: dict[str, Any], folder: Path, wrap: Wrap | None,
@@ -212,7 +246,7 @@ def _run_segment(item: WorkItem, s: dict[str, Any], folder: Path, wrap: Wrap | N
     from vidseg.segment.job import Outputs, segment_video
     from vidseg.segment.segmenter import Segmenter, SegmentOptions
 
-    model = _model(s["model"])
+    model = _model(s["model"])[0]
     if s["smooth"] and model.card.task == "instance":
         raise InputError("smooth applies to semantic models; instance models keep ids stable instead")
     classes = tuple(c.strip() for c in (s["classes"] or "").split(",") if c.strip())
@@ -256,7 +290,7 @@ _COMMON: dict[str, tuple[Parser, Any]] = {
 }
 
 JOBS: dict[str, BatchJob] = {
-    "track": BatchJob("track", _track_options(), True, _warm_track, _run_track),
+    "track": BatchJob("track", _track_options(), True, _warm_track, _run_track, _check_track),
     "segment": BatchJob("segment", _segment_options(), False, _warm_segment, _run_segment),
 }
 

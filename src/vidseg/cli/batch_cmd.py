@@ -16,7 +16,7 @@ from vidseg.vos.engines import engine_names
 
 # command-line parameter -> (job option, the jobs it applies to)
 JOB_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "engine": ("engine", ("track",)), "direction": ("direction", ("track",)), "frame": ("frame", ("track",)),
+    "engine": ("engine", ("track",)), "weights": ("weights", ("track",)), "direction": ("direction", ("track",)), "frame": ("frame", ("track",)),
     "mask_video": ("mask_video", ("track",)), "model": ("model", ("segment",)),
     "classes": ("classes", ("segment",)), "upsample": ("upsample", ("segment",)),
     "smooth": ("smooth", ("segment",)), "threshold": ("threshold", ("segment",)), "soft": ("soft", ("segment",)),
@@ -38,6 +38,10 @@ JOB_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
                    "DAVIS and YouTube-VOS folders and manifests bring their own.")
 @click.option("-e", "--engine", type=click.Choice(engine_names()), default=None,
               help="track: the tracking engine (default: default); see `vidseg track --help`.")
+@click.option("--weights", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
+              help="track: a learned engine's trained weights instead of the shipped ones (`vidseg "
+                   "train-engine -o RUN` exports RUN/engine; checked against its card before any video "
+                   "starts). A manifest's weights column sets them per video.")
 @click.option("--direction", type=click.Choice(["both", "forward", "backward"]), default=None,
               help="track: which way to track from the given frames (default: both).")
 @click.option("--frame", type=click.IntRange(min=0), default=None, metavar="N",
@@ -129,16 +133,17 @@ def batch(ctx: click.Context, job: str, inputs: str | None, out: str, prompts: s
     if inputs is None:
         raise click.UsageError("give INPUTS (a folder, a DAVIS folder or a manifest), or --resume")
     the_job = get_job(job)
+    try:
+        base = the_job.settings(given)
+    except InputError as exc:
+        raise click.UsageError(exc.message) from None
+    the_job.check_settings(base)  # damaged weights: exit 1 naming the file, before any video starts
     inputs_abs = str(Path(inputs).expanduser().absolute())
     prompts_abs = str(Path(prompts).expanduser().absolute()) if prompts else None
     items = discover(inputs_abs, prompts=prompts_abs, option_names=list(the_job.options))
     check_outputs([OutputSpec("-o", out_path, "folder")], [inputs_abs, *(i.input for i in items)], force=True)
     if json_path is not None:
         check_outputs([OutputSpec("--json", json_path, "file")], [inputs_abs], force=True)
-    try:
-        base = the_job.settings(given)
-    except InputError as exc:
-        raise click.UsageError(exc.message) from None
     if ray_address is not None:
         from vidseg.batch.ray_runner import LOCAL, RayPool
 
@@ -176,5 +181,7 @@ def _given(job: str, options: dict[str, Any]) -> dict[str, Any]:
         if job not in jobs:
             flag = "--" + param.replace("_", "-")
             raise click.UsageError(f"{flag} applies to `vidseg batch {' / '.join(jobs)}`, not {job}")
+        if param == "weights":  # workers (on other machines too) and --resume get the same folder
+            value = str(Path(value).expanduser().absolute())
         given[key] = str(value) if isinstance(value, Fraction) else value
     return given
