@@ -25,9 +25,14 @@ from vidseg.io.atomic import atomic_path
 from vidseg.io.palette import read_mask
 from vidseg.train.engine_data import davis_sequences
 from vidseg.train.engine_net import MaskRefiner
+from vidseg.vos.learned.config import LearnedConfig
 from vidseg.vos.learned.tracker import refiner_image
 
 CROP = (160, 224)  # (h, w) of a training crop at the working resolution (multiples of 4)
+#: the engine's settings for the predictions the refiner learns from (the training sequences'
+#: own 240 px grid; the shipped refiner was made with these, whatever the presets use now)
+SAMPLE_CONFIG = LearnedConfig(name="refiner-samples", work_short=240, memory_every=20, memory_work=2,
+                              refine=False)
 
 
 @dataclass
@@ -42,17 +47,15 @@ class RefinerSamples:
 
 def collect_samples(engine: Path, davis: list[str], holdout: list[str], threads: int = 2,
                     progress: Callable[[int, int], None] | None = None) -> RefinerSamples:
-    """Run the engine in ``engine`` (its ``default`` preset) over each sequence of ``davis`` (except ``holdout``), forward
+    """Run the engine in ``engine`` (with :data:`SAMPLE_CONFIG`) over each sequence of ``davis`` (except ``holdout``), forward
     from its first frame with an object and backward from its last, and keep what the refiner
     learns from on every predicted frame."""
-    from vidseg.vos.learned.config import get_learned_preset
     from vidseg.vos.learned.tracker import LearnedTracker, work_size
 
     seqs = [(f, m) for root in davis for n, f, m in davis_sequences(Path(root)) if n not in holdout]
     if not seqs:
         raise InputError("no training sequences for the refiner")
-    preset = get_learned_preset("default")  # the predictions the refiner will sharpen
-    tracker = LearnedTracker(replace(preset, weights=str(engine), threads=threads, refine=False))
+    tracker = LearnedTracker(replace(SAMPLE_CONFIG, weights=str(engine), threads=threads))
     images, logits, f4s, targets = [], [], [], []
     total, done = len(seqs), 0
     for frames_dir, masks_dir in seqs:

@@ -161,7 +161,8 @@ def test_a_refiner_changes_masks_only_near_their_edges(tmp_path):
 def test_the_refiner_on_a_crop_equals_it_on_the_whole_frame():
     from vidseg.vos.learned.tracker import edge_band, refiner_image
 
-    tracker = tracker_for("default")
+    tracker = tracker_for("accurate")  # the preset that refines
+    assert tracker.config.refine
     graph = tracker._graphs.refine
     assert graph is not None, "the shipped weights have a refiner"
     sc = scene("translate", 2)
@@ -188,3 +189,42 @@ def cv2_resize_to_work(image: np.ndarray, tracker: LearnedTracker) -> np.ndarray
     assert tracker._small_size is not None
     h, w = tracker._small_size
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def _track(tracker: LearnedTracker, sc: Scene) -> list[np.ndarray]:
+    tracker.reset()
+    return [tracker.step(*sc.render(t)) if t == 0 else tracker.step(sc.render(t)[0]) for t in range(sc.n_frames)]
+
+
+def test_the_decoder_on_a_crop_gives_the_labels_of_the_whole_frame(monkeypatch):
+    sc = motion_scene("cross", 12, width=640, height=480)  # two objects
+    tracker = LearnedTracker(replace(get_learned_preset("default"), work_short=480))  # a crop smaller than the frame
+    boxes: list[tuple[int, int, int, int]] = []
+    real = LearnedTracker._decode_box
+
+    def spy(self, objs, size16):
+        boxes.append(real(self, objs, size16))
+        return boxes[-1]
+
+    monkeypatch.setattr(LearnedTracker, "_decode_box", spy)
+    cropped = _track(tracker, sc)
+    h16, w16 = tracker.last_features.f16.shape[2:]  # type: ignore[union-attr]
+    assert any((y1 - y0) * (x1 - x0) < 0.7 * h16 * w16 for y0, y1, x0, x1 in boxes), boxes
+    monkeypatch.setattr(LearnedTracker, "_decode_box", lambda self, objs, size16: (0, size16[0], 0, size16[1]))
+    whole = _track(tracker, sc)
+    assert np.mean([(a == b).mean() for a, b in zip(cropped, whole, strict=True)]) > 0.999
+
+
+def test_an_object_that_jumps_out_of_the_crop_is_decoded_on_the_whole_frame():
+    sc = scene("translate", 2)  # the whole path in one step: far beyond the crop around frame 0's mask
+    tracker = LearnedTracker(get_learned_preset("default"))
+    h16, w16 = work_size((H, W), tracker.config.work_short)[0] // 16, work_size((H, W), tracker.config.work_short)[1] // 16
+    labels = _track(tracker, sc)
+    tracker.reset()
+    tracker.step(*sc.render(0))
+    y0, y1, x0, x1 = tracker._decode_box([1], (h16, w16))
+    gt = sc.render(1)[1]
+    ys, xs = np.nonzero(cv2.resize(gt, (w16, h16), interpolation=cv2.INTER_NEAREST))
+    assert not ((ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)).all(), "the object leaves the crop"
+    inter, union = ((labels[1] == 1) & (gt == 1)).sum(), ((labels[1] == 1) | (gt == 1)).sum()
+    assert inter / union > 0.8

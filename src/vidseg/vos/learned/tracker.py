@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 #: predicted edge and it sees about 4 cells around each pixel, so a wider crop gives the same
 #: labels (identical J&F on davis2016-dev and the left-out sequences) for more work
 REFINE_MARGIN = 6
+#: the decoder runs on a crop of the frame around where the objects may be (each one's previous
+#: mask grown by the locality reach), with this margin of stride-16 cells: its receptive field
+#: is about 5 cells, so inside the reach it gives what it gives on the whole frame
+DECODE_MARGIN = 6
+OUTSIDE = -20.0  # logits of the cells outside the decoded crop
 
 
 def work_size(full: tuple[int, int], short: int) -> tuple[int, int]:
@@ -340,19 +345,18 @@ class LearnedTracker(SteppingTracker):
         from the previous mask (``locality``) or unlike the object (``target_gate``) removed."""
         if not objs or not len(self._memory):
             return {}
-        reads = self._memory.read(query, objs)
-        objs = [o for o in objs if o in reads]
-        if not objs:
-            return {}
         h16, w16 = feats.f16.shape[2:]
-        f4, f8, f16 = _repeat(feats, len(objs))
-        readout = np.stack([reads[o].reshape(-1, h16, w16) for o in objs]).astype(np.float32)
-        prev = np.stack([self._prev4[o] for o in objs])[:, None].astype(np.float32)
-        out = self._graphs.decoder.run(None, {"readout": readout, "f16": f16, "f8": f8, "f4": f4,
-                                              "prev4": prev})[0]
+        whole = (0, h16, 0, w16)
+        box = self._decode_box(objs, (h16, w16))
+        decoded = self._decode_in(query, feats, objs, box)
+        if decoded is None:
+            return {}
+        if box != whole and not (decoded[1].reshape(len(decoded[0]), -1) > 0).any(1).all():
+            decoded = self._decode_in(query, feats, objs, whole)  # an object jumped out of the crop
+            assert decoded is not None
+        objs, out = decoded
         reach = self.config.locality
-        logits = {o: out[k, 0] if reach <= 0 else keep_near(out[k, 0], self._prev4[o], reach,
-                                                             max(4.0, 0.25 * self._given_area[o]))
+        logits = {o: out[k, 0] if reach <= 0 else keep_near(out[k, 0], self._prev4[o], reach, self._lost_below(o))
                   for k, o in enumerate(objs)}
         if self._target is not None and design is not None:
             h4, w4 = feats.f4.shape[2:]
@@ -362,6 +366,55 @@ class LearnedTracker(SteppingTracker):
                     score4 = cv2.resize(score, (w4, h4), interpolation=cv2.INTER_LINEAR)
                     logits[o] = drop_unlike(logits[o], score4, self.config.target_gate)
         return logits
+
+    def _decode_in(self, query: np.ndarray, feats: BackboneFeatures, objs: list[int],
+                   box: tuple[int, int, int, int]) -> tuple[list[int], np.ndarray] | None:
+        """The objects of ``objs`` that memory holds and their decoder's stride-4 logits
+        ``(K, 1, H4, W4)``, run on the stride-16 cells ``box`` (:data:`OUTSIDE` elsewhere); None
+        when memory holds none of them."""
+        h16, w16 = feats.f16.shape[2:]
+        y0, y1, x0, x1 = box
+        hc, wc = y1 - y0, x1 - x0
+        crop_query = query.reshape(-1, h16, w16)[:, y0:y1, x0:x1].reshape(query.shape[0], -1)
+        reads = self._memory.read(np.ascontiguousarray(crop_query), objs)
+        objs = [o for o in objs if o in reads]
+        if not objs:
+            return None
+        f4, f8, f16 = _repeat(BackboneFeatures(
+            f4=feats.f4[:, :, 4 * y0:4 * y1, 4 * x0:4 * x1], f8=feats.f8[:, :, 2 * y0:2 * y1, 2 * x0:2 * x1],
+            f16=feats.f16[:, :, y0:y1, x0:x1]), len(objs))
+        readout = np.stack([reads[o].reshape(-1, hc, wc) for o in objs]).astype(np.float32)
+        prev = np.stack([self._prev4[o][4 * y0:4 * y1, 4 * x0:4 * x1] for o in objs])[:, None].astype(np.float32)
+        crop = self._graphs.decoder.run(None, {"readout": readout, "f16": f16, "f8": f8, "f4": f4,
+                                               "prev4": prev})[0]
+        out = np.full((len(objs), 1, 4 * h16, 4 * w16), OUTSIDE, np.float32)
+        out[:, :, 4 * y0:4 * y1, 4 * x0:4 * x1] = crop
+        return objs, out
+
+    def _lost_below(self, obj: int) -> float:
+        """Stride-4 cells under which ``obj``'s previous mask counts as lost (it may come back anywhere)."""
+        return max(4.0, 0.25 * self._given_area[obj])
+
+    def _decode_box(self, objs: list[int], size16: tuple[int, int]) -> tuple[int, int, int, int]:
+        """Stride-16 cells ``y0, y1, x0, x1`` the decoder needs: around each object's previous
+        mask, its locality reach and :data:`DECODE_MARGIN`; the whole frame while locality is off
+        or an object is lost."""
+        h16, w16 = size16
+        whole = (0, h16, 0, w16)
+        reach = self.config.locality
+        if reach <= 0:
+            return whole
+        box = [h16, 0, w16, 0]
+        for o in objs:
+            before = self._prev4[o] > 0.5
+            area = int(before.sum())
+            if area < self._lost_below(o):
+                return whole
+            rows, cols = np.nonzero(before)
+            grow = max(3.0, reach * float(np.sqrt(area))) / 4 + DECODE_MARGIN
+            box = [min(box[0], int(rows.min() / 4 - grow)), max(box[1], int(np.ceil((rows.max() + 1) / 4 + grow))),
+                   min(box[2], int(cols.min() / 4 - grow)), max(box[3], int(np.ceil((cols.max() + 1) / 4 + grow)))]
+        return max(0, box[0]), min(h16, box[1]), max(0, box[2]), min(w16, box[3])
 
     def _remember(self, query: np.ndarray, feats: BackboneFeatures, ids: list[int], agg4: np.ndarray,
                   given: list[int]) -> None:
