@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 REFINE_MARGIN = 6
 #: the decoder runs on a crop of the frame around where the objects may be (each one's previous
 #: mask grown by the locality reach), with this margin of stride-16 cells: its receptive field
-#: is about 5 cells, so inside the reach it gives what it gives on the whole frame
+#: is about 5 cells, so inside the reach it gives what it gives on the whole frame; an object
+#: that comes out lost in the crop is looked for on the whole frame (it may have jumped)
 DECODE_MARGIN = 6
 OUTSIDE = -20.0  # logits of the cells outside the decoded crop
 
@@ -351,8 +352,9 @@ class LearnedTracker(SteppingTracker):
         decoded = self._decode_in(query, feats, objs, box)
         if decoded is None:
             return {}
-        if box != whole and not (decoded[1].reshape(len(decoded[0]), -1) > 0).any(1).all():
-            decoded = self._decode_in(query, feats, objs, whole)  # an object jumped out of the crop
+        cells = (decoded[1].reshape(len(decoded[0]), -1) > 0).sum(1)
+        if box != whole and any(n < self._lost_below(o) for o, n in zip(decoded[0], cells, strict=True)):
+            decoded = self._decode_in(query, feats, objs, whole)  # lost in the crop: it may have jumped out
             assert decoded is not None
         objs, out = decoded
         reach = self.config.locality
