@@ -10,7 +10,15 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from vidseg.cli.common import echo, force_option, fps_option, quiet_option, strict_option
+from vidseg.batch.inputs import PATH_OPTIONS
+from vidseg.cli.common import (
+    echo,
+    force_option,
+    fps_option,
+    quiet_option,
+    strict_option,
+    weights_option_with,
+)
 from vidseg.errors import InputError
 from vidseg.vos.engines import engine_names
 
@@ -38,10 +46,9 @@ JOB_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
                    "DAVIS and YouTube-VOS folders and manifests bring their own.")
 @click.option("-e", "--engine", type=click.Choice(engine_names()), default=None,
               help="track: the tracking engine (default: default); see `vidseg track --help`.")
-@click.option("--weights", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
-              help="track: a learned engine's trained weights instead of the shipped ones (`vidseg "
-                   "train-engine -o RUN` exports RUN/engine; checked against its card before any video "
-                   "starts). A manifest's weights column sets them per video.")
+@weights_option_with("track: a learned engine's trained weights instead of the shipped ones (`vidseg "
+                     "train-engine -o RUN` exports RUN/engine; checked against its card before any video "
+                     "starts). A manifest's weights column sets them per video.")
 @click.option("--direction", type=click.Choice(["both", "forward", "backward"]), default=None,
               help="track: which way to track from the given frames (default: both).")
 @click.option("--frame", type=click.IntRange(min=0), default=None, metavar="N",
@@ -181,7 +188,7 @@ def _given(job: str, options: dict[str, Any]) -> dict[str, Any]:
         if job not in jobs:
             flag = "--" + param.replace("_", "-")
             raise click.UsageError(f"{flag} applies to `vidseg batch {' / '.join(jobs)}`, not {job}")
-        if param == "weights":  # workers (on other machines too) and --resume get the same folder
+        if key in PATH_OPTIONS:  # workers (on other machines too) and --resume get the same folder
             value = str(Path(value).expanduser().absolute())
         given[key] = str(value) if isinstance(value, Fraction) else value
     return given

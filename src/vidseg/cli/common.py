@@ -15,11 +15,18 @@ T = TypeVar("T")
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars or chatter; errors still go to stderr.")
 force_option = click.option("--force", is_flag=True, help="Overwrite outputs that already exist.")
-weights_option = click.option(
-    "--weights", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
-    help="A learned engine's trained weights instead of the shipped ones: the folder `vidseg "
-         "train-engine -o RUN` exports (RUN/engine: the ONNX graphs and card.json, each file's SHA-256 "
-         "checked before any work). For the fast, default and accurate engines.")
+
+
+def weights_option_with(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--weights DIR``: a folder of trained learned-engine weights, with ``help_text``."""
+    return click.option("--weights", type=click.Path(exists=True, file_okay=False), default=None,
+                        metavar="DIR", help=help_text)
+
+
+weights_option = weights_option_with(
+    "A learned engine's trained weights instead of the shipped ones: the folder `vidseg "
+    "train-engine -o RUN` exports (RUN/engine: the ONNX graphs and card.json, each file's SHA-256 "
+    "checked before any work). For the fast, default and accurate engines.")
 strict_option = click.option(
     "--strict", is_flag=True,
     help="Stop at the first damaged frame (a decode error the decoder concealed, or a frame it could "
