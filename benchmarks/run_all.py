@@ -28,7 +28,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("vos_davis", "Tracking accuracy and speed on davis2016-dev (`vidseg bench`, end to end)",
      ["--engines", "copy,fast,default,accurate,classical-fast,classical,classical-accurate"]),
-    ("vos_leaveout", "Leave-out estimate: DAVIS-2016 train sequences the shipped engine never saw", []),
+    ("vos_leaveout", "Leave-out estimate: engines trained without some DAVIS-2016 train sequences, scored on them", []),
     ("vos_auto", "No prompt: `vidseg track --auto` on davis2016-dev (unsupervised), beside published anchors", []),
     ("vos_speed_memory", "Tracker speed at 854x480 and memory against video length",
      ["--presets", "fast,default,accurate,classical-fast,classical,classical-accurate",
@@ -57,12 +57,12 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def run(name: str, args: list[str], timeout: float) -> tuple[str, float, int]:
+def run(name: str, args: list[str], timeout: float) -> tuple[str, str, float, int]:
     script = HERE / f"{name}.py"
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, str(script), "--markdown", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=HERE.parent)
-    return proc.stdout.strip(), time.perf_counter() - t0, proc.returncode
+    return proc.stdout.strip(), proc.stderr.strip(), time.perf_counter() - t0, proc.returncode
 
 
 def main() -> int:
@@ -83,10 +83,14 @@ def main() -> int:
         if not (HERE / f"{name}.py").exists():
             continue
         print(f"== {name} ...", file=sys.stderr, flush=True)
-        out, secs, rc = run(name, args, ns.timeout)
+        out, err, secs, rc = run(name, args, ns.timeout)
         if rc != 0:
             failed += 1
             print(f"   {name} failed (exit {rc})", file=sys.stderr)
+            continue
+        if not out:  # skipped (it says why on stderr): the tables it made before stay
+            why = err.splitlines()[-1] if err else "no output"
+            print(f"   {name}: {why} ({name}.md kept)", file=sys.stderr)
             continue
         print(out)
         stamp = (f"<sub>{os.cpu_count()} CPU cores ({_cpu()}), Python {platform.python_version()}, "

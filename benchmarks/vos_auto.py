@@ -2,7 +2,9 @@
 J, F and J&F with ``vidseg eval --task unsupervised``'s matching, end-to-end fps at 854x480
 (first pass on key frames, tracking both ways, PNGs written) and the process's peak memory,
 beside published anchors; and a leave-out estimate on the DAVIS-2016 train sequences the
-shipped head's training left out (``training_data.holdout`` in its model card, 427x240).
+shipped head's training left out (``training_data.holdout`` in its model card, 427x240), tracked
+by an engine that never saw them either (the shipped one if its training left them out, else
+``runs/foldN/engine`` from ``make folds``; skipped, saying why, without one).
 
 Variants: ``full`` (the default: the learned head finds the object on key frames, the learned
 engine carries it both ways), ``fused`` (the head's probability also averaged in on every frame,
@@ -21,6 +23,7 @@ import resource
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from vidseg.eval import evaluate
@@ -28,9 +31,12 @@ from vidseg.eval.report import fmt, format_table
 from vidseg.io.reader import open_video
 from vidseg.vos.auto import AutoConfig, auto_track_video
 from vidseg.vos.auto.head import shipped_head_dir
+from vidseg.vos.engines import LEARNED_ENGINES
 from vidseg.vos.job import TrackOutputs
-from vidseg.vos.learned.weights import read_card
+from vidseg.vos.learned.weights import read_card, shipped_weights_dir
+from vos_leaveout import fold_weights, holdout_of
 
+REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VIDSEG_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 VARIANTS = {
     "full": AutoConfig(),
@@ -39,6 +45,15 @@ VARIANTS = {
 }
 ANCHORS = [("NLC (2014, motion, published)", "0.551"), ("FST (2013, motion, published)", "0.558"),
            ("ARP (2017, published)", "0.762")]
+
+
+def engine_without(holdout: list[str]) -> Path | None:
+    """A learned tracking engine trained without any of ``holdout``: the shipped one, else a fold of
+    ``make folds`` (a leave-out estimate needs every learned part to have never seen the sequences)."""
+    for weights in [shipped_weights_dir(), *fold_weights()]:
+        if set(holdout) <= set(holdout_of(weights)):
+            return weights
+    return None
 
 
 def run_variant(root: Path, res: str, config: AutoConfig, sequences: list[str] | None) -> dict:
@@ -94,12 +109,21 @@ def main(argv: list[str] | None = None) -> int:
         why = "asked" if args.no_leaveout else ("no holdout in the head's card" if not holdout else f"{train} absent")
         print(f"\nleave-out estimate skipped ({why})", file=sys.stderr)
         return 0
+    engine = engine_without(holdout)
+    if engine is None:
+        print("\nleave-out estimate skipped (no tracking engine trained without the head's held-out sequences; "
+              "`make folds` trains one into runs/fold1)", file=sys.stderr)
+        return 0
     rows = []
     for name in variants:
-        r = run_variant(train, "240p", VARIANTS[name], holdout)
+        config = VARIANTS[name]
+        if config.engine in LEARNED_ENGINES:
+            config = replace(config, engine_weights=str(engine))
+        r = run_variant(train, "240p", config, holdout)
         rows.append([name, fmt(r["J"]), fmt(r["F"]), fmt(r["J&F"])])
-    print(f"\nLeave-out estimate: DAVIS-2016 train sequences left out of the head's training "
-          f"({', '.join(holdout)}; 427x240)\n")
+    whose = "the shipped engine" if engine == shipped_weights_dir() else f"the engine in {engine.relative_to(REPO)}"
+    print(f"\nLeave-out estimate: DAVIS-2016 train sequences left out of the head's training and of "
+          f"{whose}'s ({', '.join(holdout)}; 427x240)\n")
     print(format_table(["Variant", "J", "F", "J&F"], rows, markdown=args.markdown))
     return 0
 

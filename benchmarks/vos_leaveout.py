@@ -1,11 +1,15 @@
-"""Leave-out estimate of how the shipped learned engine does on video it has never seen: the
-DAVIS-2016 train sequences its training run left out (``training_data.holdout`` in its model
-card), tracked from their first mask and scored with the DAVIS measures, next to the classical
-engine on the same sequences. Skips, saying why, without ../shared/data or a holdout.
-``--weights RUN/engine`` scores another trained engine on its own card's holdout instead (a
-second fold: ``vidseg train-engine ... --holdout OTHER,SEQS -o RUN``).
+"""Leave-out estimate of how the learned engine does on video it has never seen (cross-validation):
+each fold is an engine trained with some DAVIS-2016 train sequences held out (``vidseg
+train-engine ... --holdout SEQ,... -o RUN``; ``training_data.holdout`` in its card), scored on
+exactly those, tracked from their first mask with the DAVIS measures. The estimate is the mean
+over every held-out sequence of every fold, next to the classical engine on the same sequences.
 
-    python benchmarks/vos_leaveout.py [--engines default,accurate,classical] [--weights DIR] [--markdown]
+``make folds`` trains three folds into ``runs/fold1..3`` (about 3 hours on 2 cores; the first
+is the shipped engine's run); they are scored by default. Where no fold is found, the shipped
+engine is scored on its own held-out sequences (one fold). Skips, saying why, without
+../shared/data or a fold; an engine trained on every train sequence is refused (exit 2).
+
+    python benchmarks/vos_leaveout.py [--engines default,accurate,classical] [--weights RUN/engine ...] [--markdown]
 """
 
 from __future__ import annotations
@@ -14,42 +18,97 @@ import argparse
 import sys
 from pathlib import Path
 
-from vidseg.eval.bench import make_engine_factory, run_benchmark
-from vidseg.eval.report import fmt, format_bench, format_table
+import numpy as np
+
+from vidseg.eval.bench import BenchResult, SequenceRun, make_engine_factory, run_benchmark
+from vidseg.eval.report import BENCH_COLUMNS, fmt, format_table
 from vidseg.vos.engines import LEARNED_ENGINES
 from vidseg.vos.learned.weights import read_card, shipped_weights_dir
 
-DAVIS_TRAIN = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis2016-train"
+REPO = Path(__file__).resolve().parents[1]
+DAVIS_TRAIN = REPO.parent / "shared" / "data" / "davis2016-train"
+
+
+def holdout_of(weights: Path) -> list[str]:
+    """The train sequences the engine in ``weights`` was trained without."""
+    return list(read_card(weights).get("training_data", {}).get("holdout", []))
+
+
+def fold_weights() -> list[Path]:
+    """The engines ``make folds`` trained: ``runs/fold*/engine``."""
+    return sorted(p.parent for p in (REPO / "runs").glob("fold*/engine/card.json"))
+
+
+def default_folds() -> list[Path]:
+    """``runs/fold*/engine`` (``make folds``), else the shipped engine if it was trained with a holdout."""
+    folds = fold_weights()
+    if not folds and holdout_of(shipped_weights_dir()):
+        folds = [shipped_weights_dir()]
+    return folds
+
+
+def pooled(runs: list[SequenceRun]) -> list[str]:
+    """J, F, J&F, flicker (means over sequences, one object each) and fps over ``runs``."""
+    def mean(values: list[float]) -> float:
+        kept = [v for v in values if not np.isnan(v)]
+        return float(np.mean(kept)) if kept else float("nan")
+    frames, secs = sum(r.frames for r in runs), sum(r.seconds for r in runs)
+    return [fmt(mean([r.j for r in runs])), fmt(mean([r.f for r in runs])), fmt(mean([r.jf for r in runs])),
+            fmt(mean([r.flicker for r in runs])), fmt(frames / secs if secs > 0 else float("nan"), 1)]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=DAVIS_TRAIN, help="the DAVIS-layout training set")
     ap.add_argument("--engines", default="default,accurate,classical", help="comma-separated engines")
-    ap.add_argument("--weights", type=Path, default=None,
-                    help="a trained engine's folder (RUN/engine) to score instead of the shipped one")
+    ap.add_argument("--weights", type=Path, action="append", default=None, metavar="RUN/engine",
+                    help="a fold: an engine trained with --holdout (repeatable; default: runs/fold*/engine)")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
     args = ap.parse_args(argv)
-    weights = args.weights or shipped_weights_dir()
-    holdout = read_card(weights).get("training_data", {}).get("holdout", [])
     if not args.root.is_dir():
         print(f"skipped: {args.root} is absent (DAVIS-2016 train data)", file=sys.stderr)
         return 0
-    if not holdout:
-        print(f"skipped: the engine in {weights} was trained on every train sequence (no holdout)", file=sys.stderr)
+    folds = args.weights or default_folds()
+    if not folds:
+        print("skipped: no fold to score (the shipped engine was trained on every train sequence; "
+              "`make folds` trains three into runs/fold1..3)", file=sys.stderr)
         return 0
+    held = [holdout_of(w) for w in folds]
+    for w, h in zip(folds, held, strict=True):
+        if not h:
+            print(f"error: {w}: this engine was trained on every train sequence (no holdout to score)",
+                  file=sys.stderr)
+            return 2
+    names = [f"fold {i + 1}" for i in range(len(folds))]
     summary, details = [], []
     for engine in [e for e in args.engines.split(",") if e]:
-        mine = args.weights is not None and engine in LEARNED_ENGINES
-        factory = make_engine_factory(engine, str(args.weights) if mine else None)
-        res = run_benchmark(args.root, engine=engine, sequences=holdout, engine_factory=factory)
-        m = res.mean()
-        summary.append([engine, fmt(m["J"]), fmt(m["F"]), fmt(m["J&F"]), fmt(m["flicker"]), fmt(m["fps"], 1)])
+        per_fold: list[BenchResult] = []
+        if engine in LEARNED_ENGINES:
+            for w, h in zip(folds, held, strict=True):
+                per_fold.append(run_benchmark(args.root, engine=engine, sequences=h,
+                                              engine_factory=make_engine_factory(engine, str(w))))
+        else:  # no trained weights: one run over every held-out sequence, split by fold after
+            res = run_benchmark(args.root, engine=engine, sequences=[s for h in held for s in h],
+                                engine_factory=make_engine_factory(engine))
+            by_name = {r.name: r for r in res.runs}
+            per_fold = [BenchResult(engine, [by_name[s] for s in h], res.evaluation, None, res.memory) for h in held]
+        runs = [r for res in per_fold for r in res.runs]
+        fold_jf = [fmt(float(np.mean([r.jf for r in res.runs]))) for res in per_fold]
+        summary.append([engine, *pooled(runs), *fold_jf])
+        rows = [[name, r.name, str(r.frames), fmt(r.j), fmt(r.f), fmt(r.jf), fmt(r.flicker), fmt(r.fps, 1),
+                 fmt(r.peak_rss_mib, 0)] for name, res in zip(names, per_fold, strict=True) for r in res.runs]
+        total = ["all", "mean", str(sum(r.frames for r in runs)), *pooled(runs),
+                 fmt(max(r.peak_rss_mib for r in runs), 0)]
+        rows.append([f"**{c}**" for c in total] if args.markdown else total)
         details.append(f"\n#### engine: {engine}\n" if args.markdown else f"\nengine: {engine}")
-        details.append(format_bench(res, markdown=args.markdown))
-    whose = "the shipped engine's" if args.weights is None else f"the training of {args.weights}"
-    print(f"Sequences left out of {whose}: {', '.join(holdout)} (427x240)\n")
-    print(format_table(["Engine", "J", "F", "J&F", "Flicker", "FPS"], summary, markdown=args.markdown))
+        details.append(format_table(["Fold", *BENCH_COLUMNS], rows, markdown=args.markdown))
+    print(f"{len(folds)} fold(s), each an engine trained without the sequences it is scored on (427x240):")
+    for name, w, h in zip(names, folds, held, strict=True):
+        where = "the shipped weights" if w == shipped_weights_dir() else w.parent.name
+        print(f"{'- ' if args.markdown else '  '}{name} ({where}): {', '.join(h)}")
+    print()
+    print(format_table(["Engine", "J", "F", "J&F", "Flicker", "FPS", *[f"J&F {n}" for n in names]], summary,
+                       markdown=args.markdown))
     print("\n".join(details))
     return 0
 
