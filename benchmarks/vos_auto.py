@@ -34,9 +34,8 @@ from vidseg.vos.auto.head import shipped_head_dir
 from vidseg.vos.engines import LEARNED_ENGINES
 from vidseg.vos.job import TrackOutputs
 from vidseg.vos.learned.weights import read_card, shipped_weights_dir
-from vos_leaveout import fold_weights, holdout_of
+from vos_leaveout import REPO, fold_weights, holdout_of
 
-REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VIDSEG_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 VARIANTS = {
     "full": AutoConfig(),

@@ -18,9 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from vidseg.eval.bench import BenchResult, SequenceRun, make_engine_factory, run_benchmark
+from vidseg.eval.bench import BenchResult, make_engine_factory, run_benchmark
+from vidseg.eval.davis import EvalResult
 from vidseg.eval.report import BENCH_COLUMNS, fmt, format_table
 from vidseg.vos.engines import LEARNED_ENGINES
 from vidseg.vos.learned.weights import read_card, shipped_weights_dir
@@ -47,14 +46,20 @@ def default_folds() -> list[Path]:
     return folds
 
 
-def pooled(runs: list[SequenceRun]) -> list[str]:
-    """J, F, J&F, flicker (means over sequences, one object each) and fps over ``runs``."""
-    def mean(values: list[float]) -> float:
-        kept = [v for v in values if not np.isnan(v)]
-        return float(np.mean(kept)) if kept else float("nan")
-    frames, secs = sum(r.frames for r in runs), sum(r.seconds for r in runs)
-    return [fmt(mean([r.j for r in runs])), fmt(mean([r.f for r in runs])), fmt(mean([r.jf for r in runs])),
-            fmt(mean([r.flicker for r in runs])), fmt(frames / secs if secs > 0 else float("nan"), 1)]
+def subset(res: BenchResult, sequences: list[str]) -> BenchResult:
+    """``res`` restricted to ``sequences`` (their runs and their objects' scores)."""
+    runs = {r.name: r for r in res.runs}
+    objects = [o for o in res.evaluation.objects if o.sequence in sequences]
+    return BenchResult(res.engine, [runs[s] for s in sequences], EvalResult(res.evaluation.task, objects),
+                       None, res.memory)
+
+
+def pool(results: list[BenchResult]) -> BenchResult:
+    """Several results as one: every run and every object's scores."""
+    first = results[0]
+    objects = [o for r in results for o in r.evaluation.objects]
+    return BenchResult(first.engine, [run for r in results for run in r.runs],
+                       EvalResult(first.evaluation.task, objects), None, first.memory)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,15 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         else:  # no trained weights: one run over every held-out sequence, split by fold after
             res = run_benchmark(args.root, engine=engine, sequences=[s for h in held for s in h],
                                 engine_factory=make_engine_factory(engine))
-            by_name = {r.name: r for r in res.runs}
-            per_fold = [BenchResult(engine, [by_name[s] for s in h], res.evaluation, None, res.memory) for h in held]
-        runs = [r for res in per_fold for r in res.runs]
-        fold_jf = [fmt(float(np.mean([r.jf for r in res.runs]))) for res in per_fold]
-        summary.append([engine, *pooled(runs), *fold_jf])
+            per_fold = [subset(res, h) for h in held]
+        m = pool(per_fold).mean()
+        means = [fmt(m["J"]), fmt(m["F"]), fmt(m["J&F"]), fmt(m["flicker"]), fmt(m["fps"], 1)]
+        summary.append([engine, *means, *[fmt(res.mean()["J&F"]) for res in per_fold]])
         rows = [[name, r.name, str(r.frames), fmt(r.j), fmt(r.f), fmt(r.jf), fmt(r.flicker), fmt(r.fps, 1),
                  fmt(r.peak_rss_mib, 0)] for name, res in zip(names, per_fold, strict=True) for r in res.runs]
-        total = ["all", "mean", str(sum(r.frames for r in runs)), *pooled(runs),
-                 fmt(max(r.peak_rss_mib for r in runs), 0)]
+        total = ["all", "mean", str(int(m["frames"])), *means, fmt(m["peak_rss_mib"], 0)]
         rows.append([f"**{c}**" for c in total] if args.markdown else total)
         details.append(f"\n#### engine: {engine}\n" if args.markdown else f"\nengine: {engine}")
         details.append(format_table(["Fold", *BENCH_COLUMNS], rows, markdown=args.markdown))
